@@ -1,0 +1,92 @@
+"""The application factory: one `build_application(settings)` for `run`, `demo` and the tests."""
+
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.names import NameIndex
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.outbox import work_outbox
+from bot.settings import Settings
+from handlers.context import SERVICES, CaseContext, Services
+from handlers.guards import EDITOR_COMMANDS
+from handlers.i18n import LANGUAGES, t
+from handlers.registry import COMMANDS, add_handlers
+from storage.admins import sync_owners
+from storage.engine import create_engine, session_scope
+from storage.people import all_spellings
+
+CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
+OUTBOX_JOB = "outbox"
+
+
+def build_application(settings: Settings) -> CaseApplication:
+    """The bot, wired: handlers, the outbox job, and services started in post_init."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+
+    async def post_init(application: CaseApplication) -> None:
+        application.bot_data[SERVICES] = await start_services(settings)
+        await _set_command_menus(application)
+        assert application.job_queue is not None
+        application.job_queue.run_repeating(
+            work_outbox, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
+        )
+
+    async def post_shutdown(application: CaseApplication) -> None:
+        services: Services | None = application.bot_data.get(SERVICES)
+        if services is not None:
+            await services.engine.dispose()
+
+    application: CaseApplication = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .context_types(ContextTypes(context=CaseContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=ZoneInfo(settings.casewatch_tz),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(application)
+    return application
+
+
+async def start_services(settings: Settings) -> Services:
+    """Connect to the database, make ADMIN_IDS owners, and load the name index."""
+    engine = create_engine(settings.database_url)
+    names = NameIndex()
+    async with session_scope(engine) as session:
+        await sync_owners(session=session, owner_ids=settings.admin_ids)
+        for person_id, spelling in await all_spellings(session=session):
+            names.add(person_id, spelling)
+    return Services(
+        engine=engine,
+        names=names,
+        default_tz=settings.casewatch_tz,
+        grace=timedelta(seconds=settings.notify_grace_seconds),
+        owner_ids=settings.admin_ids,
+    )
+
+
+async def _set_command_menus(application: CaseApplication) -> None:
+    """The command menu in each language (editor commands are listed in /help only)."""
+    for language in LANGUAGES:
+        commands = [
+            BotCommand(name, t(language, f"menu.{name}"))
+            for name in COMMANDS
+            if name not in EDITOR_COMMANDS
+        ]
+        await application.bot.set_my_commands(
+            commands, language_code=None if language == "en" else language
+        )

@@ -1,0 +1,146 @@
+"""Editor commands that change the records: /addperson, /sethearing, /setasylum, /setdetention.
+
+Each applies its change, the timeline event and the audit entry in one transaction, and
+remembers the update id in it too, so a redelivered update changes nothing the second time.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+
+from handlers.context import CaseContext, command_args, language
+from handlers.i18n import t
+from handlers.parsing import (
+    BadArguments,
+    StatusArgs,
+    Who,
+    parse_setasylum,
+    parse_setdetention,
+    parse_sethearing,
+    parse_spellings,
+)
+from handlers.render import describe_event, person_title
+from handlers.replies import reply, reply_unresolved, reply_usage
+from handlers.who import Resolution, resolve_who
+from storage.engine import session_scope
+from storage.models import Event
+from storage.people import StatusField, add_person, set_hearing, set_status
+from storage.timeline import claim_update
+
+
+async def addperson(update: Update, context: CaseContext) -> None:
+    """Add a person with every known spelling of their name."""
+    lang = language(update)
+    try:
+        spellings = parse_spellings(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, "addperson", error, lang)
+        return
+    services = context.services
+    async with session_scope(services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        added = await add_person(
+            session=session,
+            name=spellings[0],
+            other_spellings=spellings[1:],
+            actor_id=_actor(update),
+            grace=services.grace,
+        )
+    assert added.id is not None
+    for spelling in spellings:
+        services.names.add(added.id, spelling)
+    await reply(update, t(lang, "editor.person_added", person=person_title(added)))
+
+
+async def sethearing(update: Update, context: CaseContext) -> None:
+    """Set or move a person's next hearing (court's local time)."""
+    lang = language(update)
+    try:
+        args = parse_sethearing(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, "sethearing", error, lang)
+        return
+    services = context.services
+    async with session_scope(services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        found = await resolve_who(
+            session=session, names=services.names, who=args.who, include_restricted=True
+        )
+        event = None
+        if found.person:
+            event = await set_hearing(
+                session=session,
+                person=found.person,
+                local_start=args.local_start,
+                place=args.place,
+                default_tz=services.default_tz,
+                actor_id=_actor(update),
+                grace=services.grace,
+            )
+    await _reply_saved(update, context, found, event, args.who)
+
+
+async def setasylum(update: Update, context: CaseContext) -> None:
+    """Change a person's asylum status, optionally with a source URL."""
+    await _set_status(update, context, "asylum", parse_setasylum)
+
+
+async def setdetention(update: Update, context: CaseContext) -> None:
+    """Change a person's detention status, optionally with a source URL."""
+    await _set_status(update, context, "detention", parse_setdetention)
+
+
+async def _set_status(
+    update: Update, context: CaseContext, field: StatusField, parse: Callable[[str], StatusArgs]
+) -> None:
+    lang = language(update)
+    try:
+        args = parse(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, f"set{field}", error, lang)
+        return
+    services = context.services
+    today = datetime.now(ZoneInfo(services.default_tz)).date().isoformat()
+    async with session_scope(services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        found = await resolve_who(
+            session=session, names=services.names, who=args.who, include_restricted=True
+        )
+        event = None
+        if found.person:
+            event = await set_status(
+                session=session,
+                person=found.person,
+                field=field,
+                status=args.status,
+                since=today,
+                source=args.source,
+                actor_id=_actor(update),
+                grace=services.grace,
+            )
+    await _reply_saved(update, context, found, event, args.who)
+
+
+async def _reply_saved(
+    update: Update, context: CaseContext, found: Resolution, event: Event | None, who: Who
+) -> None:
+    """Confirm the change (and when followers hear of it), or say why nothing changed."""
+    lang = language(update)
+    if found.person is None:
+        await reply_unresolved(update, found, who.label, lang)
+    elif event is None:
+        await reply(update, t(lang, "editor.unchanged", person=person_title(found.person)))
+    else:
+        seconds = int(context.services.grace.total_seconds())
+        change = describe_event(event, lang)
+        text = t(lang, "editor.saved", person=person_title(found.person), change=change)
+        await reply(update, text + "\n" + t(lang, "editor.push_in", seconds=seconds))
+
+
+def _actor(update: Update) -> int | None:
+    return update.effective_user.id if update.effective_user else None

@@ -1,0 +1,128 @@
+"""Looking people up: /find, /person (and the card button), /hearings."""
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+
+from handlers.context import CaseContext, command_args, language
+from handlers.guards import is_editor
+from handlers.parsing import BadArguments, Who, parse_hearings_window, parse_query, parse_who
+from handlers.render import render_hearings, render_matches, render_person_card
+from handlers.replies import (
+    CARD,
+    button_person_id,
+    card_buttons,
+    follow_button,
+    reply,
+    reply_unresolved,
+    reply_usage,
+)
+from handlers.who import MAX_CANDIDATES, Resolution, resolve_who
+from storage.engine import session_scope
+from storage.following import is_following
+from storage.models import Person, utcnow
+from storage.people import PersonCard, load_person_card, people_by_ids, upcoming_hearings
+
+
+@dataclass(frozen=True)
+class ShownCard:
+    card: PersonCard
+    following: bool
+
+
+async def find(update: Update, context: CaseContext) -> None:
+    """List the people whose any spelling matches the query."""
+    lang = language(update)
+    try:
+        query = parse_query(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, "find", error, lang)
+        return
+    matches = context.services.names.search(query, limit=MAX_CANDIDATES)
+    async with session_scope(context.services.engine) as session:
+        people = await people_by_ids(
+            session=session,
+            person_ids=[match.person_id for match in matches],
+            include_restricted=await is_editor(session, update),
+        )
+    visible = {person.id: person for person in people}
+    found = [(m, visible[m.person_id]) for m in matches if m.person_id in visible]
+    if not found:
+        await reply_unresolved(update, Resolution(), query, lang)
+        return
+    await reply(update, render_matches(found, lang), card_buttons([p for _, p in found]))
+
+
+async def person(update: Update, context: CaseContext) -> None:
+    """Show one person's card."""
+    lang = language(update)
+    try:
+        who = parse_who(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, "person", error, lang)
+        return
+    await show_card(update, context, who)
+
+
+async def show_card(update: Update, context: CaseContext, who: Who) -> None:
+    """The card of the person meant, or the candidates, or a clear "nobody"."""
+    lang = language(update)
+    async with session_scope(context.services.engine) as session:
+        found = await resolve_who(
+            session=session,
+            names=context.services.names,
+            who=who,
+            include_restricted=await is_editor(session, update),
+        )
+        card = await _load_card(session, update, found.person) if found.person else None
+    if card is None:
+        await reply_unresolved(update, found, who.label, lang)
+        return
+    await _reply_card(update, card, lang)
+
+
+async def card_pressed(update: Update, context: CaseContext) -> None:
+    """The card button: the id comes from the client, so visibility is checked again."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    person_id = button_person_id(query.data, CARD)
+    if person_id is not None:
+        await show_card(update, context, Who(person_id=person_id))
+
+
+async def hearings(update: Update, context: CaseContext) -> None:
+    """Upcoming hearings, soonest first: today, tomorrow, week, <N>d, or at a place."""
+    lang = language(update)
+    try:
+        window = parse_hearings_window(
+            command_args(update), now=utcnow(), tz=context.services.default_tz
+        )
+    except BadArguments as error:
+        await reply_usage(update, "hearings", error, lang)
+        return
+    async with session_scope(context.services.engine) as session:
+        slots = await upcoming_hearings(
+            session=session,
+            start=window.start,
+            end=window.end,
+            place=window.place,
+            include_restricted=await is_editor(session, update),
+        )
+    await reply(update, render_hearings(slots, lang))
+
+
+async def _load_card(session: AsyncSession, update: Update, found: Person) -> ShownCard:
+    assert found.id is not None
+    chat = update.effective_chat
+    return ShownCard(
+        card=await load_person_card(session=session, person=found),
+        following=chat is not None
+        and await is_following(session=session, chat_id=chat.id, person_id=found.id),
+    )
+
+
+async def _reply_card(update: Update, shown: ShownCard, language: str) -> None:
+    buttons = follow_button(shown.card.person, language, following=shown.following)
+    await reply(update, render_person_card(shown.card, language), buttons)

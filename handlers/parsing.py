@@ -1,0 +1,177 @@
+"""Command arguments, parsed by pure functions (no Telegram, no database).
+
+Each parser returns a small record or raises `BadArguments` with the translation key
+of the reason; the handler then answers with that reason and the command's usage.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.models import AsylumStatus, DetentionStatus
+
+MAX_NAME = 200
+MAX_PLACE = 300
+MAX_QUERY = 100
+MAX_HEARINGS_DAYS = 366
+
+
+class BadArguments(ValueError):
+    """The arguments do not fit the command; `reason` is a translation key."""
+
+    def __init__(self, reason: str = "error.usage") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Who:
+    """A reference to a person: `#<id>` or any spelling of a name."""
+
+    person_id: int | None = None
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        """The reference as the user wrote it."""
+        return self.text or f"#{self.person_id}"
+
+
+@dataclass(frozen=True)
+class HearingArgs:
+    who: Who
+    local_start: datetime  # naive: the court's local time
+    place: str | None
+
+
+@dataclass(frozen=True)
+class StatusArgs:
+    who: Who
+    status: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class HearingsWindow:
+    """Which upcoming hearings to list: [start, end) in UTC, optionally at one place."""
+
+    start: datetime
+    end: datetime | None
+    place: str | None
+
+
+_ID = re.compile(r"#(\d{1,18})")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_SETHEARING = re.compile(
+    r"^(?P<who>.+?)\s+(?P<date>\d{4}-\d{2}-\d{2})\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<place>.+))?$",
+    re.DOTALL,
+)
+_DAYS = re.compile(r"(\d{1,3})d")
+
+
+def parse_who(text: str) -> Who:
+    """`#12` → person 12; anything else is a name to look up."""
+    text = " ".join(text.split())
+    if not text:
+        raise BadArguments("error.who_missing")
+    if match := _ID.fullmatch(text):
+        return Who(person_id=int(match.group(1)))
+    if len(text) > MAX_QUERY:
+        raise BadArguments("error.too_long")
+    return Who(text=text)
+
+
+def parse_query(text: str) -> str:
+    """A /find query: one line of at most MAX_QUERY characters."""
+    query = " ".join(text.split())
+    if not query:
+        raise BadArguments("error.usage")
+    if len(query) > MAX_QUERY:
+        raise BadArguments("error.too_long")
+    return query
+
+
+def parse_target(text: str) -> Who | None:
+    """`all` (None) or a person, for /subscribe and /unsubscribe."""
+    return None if text.strip().lower() == "all" else parse_who(text)
+
+
+def parse_spellings(text: str) -> list[str]:
+    """`/addperson Name; other spelling; …` → the canonical name first, no repeats."""
+    names = list(dict.fromkeys(" ".join(part.split()) for part in text.split(";")))
+    names = [name for name in names if name]
+    if not names:
+        raise BadArguments("error.usage")
+    if any(len(name) > MAX_NAME for name in names):
+        raise BadArguments("error.too_long")
+    if any(name.startswith("#") for name in names):
+        raise BadArguments("error.name_hash")
+    return names
+
+
+def parse_sethearing(text: str) -> HearingArgs:
+    """`<who> <YYYY-MM-DD> <HH:MM> [place]`."""
+    match = _SETHEARING.match(text.strip())
+    if match is None:
+        raise BadArguments("error.usage")
+    try:
+        day = date.fromisoformat(match.group("date"))
+        hour, minute = (int(part) for part in match.group("time").split(":"))
+        local_start = datetime.combine(day, time(hour, minute))
+    except ValueError as error:
+        raise BadArguments("error.bad_datetime") from error
+    place = " ".join((match.group("place") or "").split()) or None
+    if place and len(place) > MAX_PLACE:
+        raise BadArguments("error.too_long")
+    return HearingArgs(who=parse_who(match.group("who")), local_start=local_start, place=place)
+
+
+def _parse_status(text: str, allowed: frozenset[str]) -> StatusArgs:
+    """`<who> <status> [source-url]`."""
+    words = text.split()
+    source = None
+    if words and _URL.fullmatch(words[-1]):
+        source = words.pop()
+    if len(words) < 2:
+        raise BadArguments("error.usage")
+    status = words.pop().lower()
+    if status not in allowed:
+        raise BadArguments("error.bad_status")
+    return StatusArgs(who=parse_who(" ".join(words)), status=status, source=source)
+
+
+ASYLUM_STATUSES = frozenset(status.value for status in AsylumStatus)
+DETENTION_STATUSES = frozenset(status.value for status in DetentionStatus)
+
+
+def parse_setasylum(text: str) -> StatusArgs:
+    return _parse_status(text, ASYLUM_STATUSES)
+
+
+def parse_setdetention(text: str) -> StatusArgs:
+    return _parse_status(text, DETENTION_STATUSES)
+
+
+def parse_hearings_window(text: str, *, now: datetime, tz: str) -> HearingsWindow:
+    """`today`, `tomorrow`, `week`, `<N>d`, a city or court, or nothing (all upcoming)."""
+    word = " ".join(text.split()).lower()
+    zone = ZoneInfo(tz)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    if not word:
+        return HearingsWindow(start=now, end=None, place=None)
+    if word == "today":
+        return HearingsWindow(start=now, end=midnight + timedelta(days=1), place=None)
+    if word == "tomorrow":
+        start = midnight + timedelta(days=1)
+        return HearingsWindow(start=start, end=start + timedelta(days=1), place=None)
+    if word == "week":
+        return HearingsWindow(start=now, end=now + timedelta(days=7), place=None)
+    if match := _DAYS.fullmatch(word):
+        days = int(match.group(1))
+        if not 1 <= days <= MAX_HEARINGS_DAYS:
+            raise BadArguments("error.bad_days")
+        return HearingsWindow(start=now, end=now + timedelta(days=days), place=None)
+    if len(word) > MAX_QUERY:
+        raise BadArguments("error.too_long")
+    return HearingsWindow(start=now, end=None, place=word)

@@ -1,0 +1,220 @@
+"""Every message the bot sends, replies and pushes alike: pure functions of records and a language.
+
+Every stored value is HTML-escaped here; every message is kept under Telegram's 4,096 characters.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from storage.names import NameMatch
+
+from handlers.i18n import t
+from storage.following import Following
+from storage.models import Event, EventKind, Person
+from storage.people import HearingSlot, PersonCard
+from storage.timeline import load_value
+
+MAX_MESSAGE = 4096
+_ELLIPSIS = "…"
+
+
+def fit(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Cut a message at the last full line that fits Telegram's limit."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(_ELLIPSIS)]
+    return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + _ELLIPSIS
+
+
+def _locale(language: str) -> str:
+    return {"kk": "kk_KZ", "ru": "ru_RU"}.get(language, "en_GB")
+
+
+def format_when(moment: datetime, tz: str, language: str) -> str:
+    """A moment in a court's local time: `3 Dec 2026, 10:00`."""
+    return format_datetime(moment, "d MMM y, HH:mm", tzinfo=ZoneInfo(tz), locale=_locale(language))
+
+
+def format_partial_date(value: str, language: str) -> str:
+    """`2018`, `2018-08` or `2018-08-14` in the reader's language."""
+    parts = [int(part) for part in value.split("-")]
+    if len(parts) == 1:
+        return str(parts[0])
+    if len(parts) == 2:
+        return format_date(date(parts[0], parts[1], 1), "LLLL y", locale=_locale(language))
+    return format_date(date(*parts), "d MMM y", locale=_locale(language))
+
+
+def status_label(field: str, status: str | None, language: str) -> str:
+    return t(language, f"{field}.{status or 'unknown'}")
+
+
+def _source(source: str | None, language: str) -> str:
+    if not source:
+        return ""
+    if source.startswith(("http://", "https://")):
+        shown = f'<a href="{escape(source, quote=True)}">{escape(source)}</a>'
+    else:
+        shown = escape(source)
+    return t(language, "card.source", source=shown)
+
+
+def person_title(person: Person) -> str:
+    return f"<b>{escape(person.name)}</b> #{person.id}"
+
+
+def _status_line(person: Person, field: str, language: str) -> str:
+    line = t(
+        language, f"card.{field}", status=status_label(field, getattr(person, field), language)
+    )
+    since = getattr(person, f"{field}_since")
+    if since:
+        line += " " + t(language, "card.since", date=format_partial_date(since, language))
+    note = getattr(person, f"{field}_note")
+    if note:
+        line += f" — <i>{escape(note)}</i>"
+    return line
+
+
+def _facts_line(person: Person, language: str) -> str | None:
+    facts = [
+        t(language, f"card.{name}", value=escape(str(value)))
+        for name in ("birth_year", "age_note", "ethnicity", "citizenship", "origin", "location")
+        if (value := getattr(person, name))
+    ]
+    return " · ".join(facts) if facts else None
+
+
+def _case_line(card: PersonCard, language: str) -> str | None:
+    case = card.case
+    if case is None:
+        return None
+    parts = [escape(part) for part in (case.charge, case.court, case.city) if part]
+    line = t(language, "card.case", case=", ".join(parts) or "—")
+    details = [
+        t(language, f"card.case_{name}", value=escape(value))
+        for name in ("case_number", "stage", "verdict", "sentence", "note")
+        if (value := getattr(case, name))
+    ]
+    return "\n".join([line, *details])
+
+
+def render_hearing_slot(slot: HearingSlot, language: str) -> str:
+    """`3 Dec 2026, 10:00, Zharkent district court`."""
+    assert slot.hearing.starts_at is not None
+    when = format_when(slot.hearing.starts_at, slot.case.tz, language)
+    place = slot.hearing.place or slot.case.court
+    return f"{when}, {escape(place)}" if place else when
+
+
+def render_person_card(card: PersonCard, language: str) -> str:
+    person = card.person
+    lines = [person_title(person)]
+    others = [s for s in card.spellings if s != person.name]
+    if others:
+        lines.append(t(language, "card.also", names=escape(", ".join(others))))
+    if facts := _facts_line(person, language):
+        lines.append(facts)
+    lines.append(_status_line(person, "detention", language))
+    lines.append(_status_line(person, "asylum", language))
+    if case_line := _case_line(card, language):
+        lines.append(case_line)
+    if card.next_hearing:
+        when = render_hearing_slot(card.next_hearing, language)
+        lines.append(t(language, "card.next_hearing", when=when))
+    else:
+        lines.append(t(language, "card.no_hearing"))
+    if card.last_event:
+        lines.append(
+            t(language, "card.last_change", change=describe_event(card.last_event, language))
+            + _source(card.last_event.source, language)
+        )
+    if card.sources:
+        lines.append(t(language, "card.sources", sources=_join_sources(card.sources)))
+    return fit("\n".join(lines))
+
+
+def _join_sources(sources: Sequence[str]) -> str:
+    return "; ".join(
+        f'<a href="{escape(s, quote=True)}">{escape(s)}</a>'
+        if s.startswith(("http://", "https://"))
+        else escape(s)
+        for s in sources
+    )
+
+
+def _hearing_when(value: dict[str, str], language: str) -> str:
+    when = format_when(datetime.fromisoformat(value["starts_at"]), value["tz"], language)
+    return f"{when}, {escape(value['place'])}" if value.get("place") else when
+
+
+def describe_event(event: Event, language: str) -> str:
+    """What changed, old → new, in one line."""
+    old, new = load_value(event.old_value), load_value(event.new_value)
+    kind = EventKind(event.kind)
+    if kind in (EventKind.HEARING_SET, EventKind.HEARING_MOVED):
+        text = t(language, f"event.{kind}", when=_hearing_when(new, language))
+        if old:
+            text += " " + t(language, "event.was", old=_hearing_when(old, language))
+        return text
+    if kind in (EventKind.ASYLUM_CHANGED, EventKind.DETENTION_CHANGED):
+        field = "asylum" if kind == EventKind.ASYLUM_CHANGED else "detention"
+        return t(
+            language,
+            f"event.{kind}",
+            new=status_label(field, new.get("status"), language),
+            old=status_label(field, old.get("status"), language),
+        )
+    if kind == EventKind.PERSON_ADDED:
+        return t(language, "event.person_added")
+    return t(language, f"event.{kind}", text=escape(new.get("text", "")))
+
+
+def render_push(event: Event, person: Person, language: str) -> str:
+    """The message a follower receives about one change."""
+    lines = [f"🔔 {person_title(person)}", describe_event(event, language)]
+    if event.source:
+        lines.append(_source(event.source, language).strip())
+    return fit("\n".join(lines))
+
+
+def render_candidates(people: Sequence[Person], language: str) -> str:
+    lines = [t(language, "find.several")]
+    lines += [f"• {person_title(person)}" for person in people]
+    return fit("\n".join(lines))
+
+
+def render_matches(matches: Sequence[tuple[NameMatch, Person]], language: str) -> str:
+    """The /find answer: each person found, with the spelling that matched."""
+    lines = [t(language, "find.found", count=len(matches))]
+    for match, person in matches:
+        line = f"• {person_title(person)}"
+        if match.spelling != person.name:
+            line += f" — {escape(match.spelling)}"
+        lines.append(line)
+    return fit("\n".join(lines))
+
+
+def render_hearings(slots: Sequence[HearingSlot], language: str) -> str:
+    if not slots:
+        return t(language, "hearings.none")
+    lines = [t(language, "hearings.title")]
+    lines += [
+        f"• {render_hearing_slot(slot, language)} — {person_title(slot.person)}" for slot in slots
+    ]
+    return fit("\n".join(lines))
+
+
+def render_followings(followings: Sequence[Following], language: str) -> str:
+    if not followings:
+        return t(language, "subscriptions.none")
+    lines = [t(language, "subscriptions.title")]
+    for following in followings:
+        if following.person is None:
+            lines.append("• " + t(language, "subscriptions.all"))
+        else:
+            lines.append(f"• {person_title(following.person)}")
+    return fit("\n".join(lines))

@@ -1,0 +1,32 @@
+"""/start and /help."""
+
+from telegram import Update
+
+from handlers.context import CaseContext, command_args, language
+from handlers.guards import is_editor
+from handlers.i18n import t
+from handlers.lookup import show_card
+from handlers.parsing import Who
+from handlers.replies import reply
+from storage.engine import session_scope
+
+
+async def start(update: Update, context: CaseContext) -> None:
+    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12)."""
+    lang = language(update)
+    payload = command_args(update)
+    if payload.startswith("p") and payload[1:].isdigit():
+        await show_card(update, context, Who(person_id=int(payload[1:])))
+        return
+    await reply(update, t(lang, "start.welcome"))
+
+
+async def help_command(update: Update, context: CaseContext) -> None:
+    """The commands this user may use."""
+    lang = language(update)
+    async with session_scope(context.services.engine) as session:
+        editor = await is_editor(session, update)
+    text = t(lang, "help.everyone")
+    if editor:
+        text += "\n\n" + t(lang, "help.editor")
+    await reply(update, text)

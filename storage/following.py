@@ -1,0 +1,73 @@
+"""Subscriber chats and what they follow."""
+
+from dataclasses import dataclass
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Chat, Person, Subscription, SubscriptionScope
+from storage.timeline import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True)
+class Following:
+    """One subscription of a chat: a person, or everyone (`person` is None)."""
+
+    subscription: Subscription
+    person: Person | None
+
+
+async def ensure_chat(*, session: AsyncSession, chat_id: int, kind: str, language: str) -> Chat:
+    """The subscriber chat, created on first contact (in the language of that contact)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        chat = Chat(id=chat_id, kind=kind, language=language)
+        session.add(chat)
+        await session.flush()
+    elif not chat.active:
+        chat.active = True
+        session.add(chat)
+    return chat
+
+
+async def subscribe(*, session: AsyncSession, chat_id: int, person_id: int | None) -> bool:
+    """Follow one person, or everyone with `person_id=None`; False if already followed."""
+    scope = SubscriptionScope.ALL if person_id is None else SubscriptionScope.PERSON
+    if await _find(session, chat_id, person_id) is not None:
+        return False
+    row = {"chat_id": chat_id, "scope": scope, "person_id": person_id}
+    return await insert_ignoring_conflicts(session, Subscription, [row]) == 1
+
+
+async def unsubscribe(*, session: AsyncSession, chat_id: int, person_id: int | None) -> bool:
+    """Stop following; False if the chat did not follow that."""
+    found = await _find(session, chat_id, person_id)
+    if found is None:
+        return False
+    await session.exec(delete(Subscription).where(col(Subscription.id) == found.id))
+    return True
+
+
+async def followings(*, session: AsyncSession, chat_id: int) -> list[Following]:
+    """What a chat follows: `all` first, then people by name."""
+    statement = (
+        select(Subscription, Person)
+        .join(Person, col(Subscription.person_id) == col(Person.id), isouter=True)
+        .where(Subscription.chat_id == chat_id)
+        .order_by(col(Subscription.scope), col(Person.name))
+    )
+    rows = (await session.exec(statement)).all()
+    return [Following(subscription=s, person=p) for s, p in rows]
+
+
+async def _find(session: AsyncSession, chat_id: int, person_id: int | None) -> Subscription | None:
+    statement = select(Subscription).where(Subscription.chat_id == chat_id)
+    if person_id is None:
+        statement = statement.where(Subscription.scope == SubscriptionScope.ALL)
+    else:
+        statement = statement.where(Subscription.person_id == person_id)
+    return (await session.exec(statement)).first()
+
+
+async def is_following(*, session: AsyncSession, chat_id: int, person_id: int) -> bool:
+    return await _find(session, chat_id, person_id) is not None

@@ -1,0 +1,304 @@
+"""The records casewatch keeps (DESIGN.md, "Records").
+
+Times are stored in UTC and always come back timezone-aware (see `UTCDateTime`).
+Telegram chat and user ids are 64-bit.
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+# Autoincrement ids: BIGINT on PostgreSQL, but SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and returned timezone-aware, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    """A timestamp column; `default_now` fills it on insert."""
+    default_now = kwargs.pop("default_now", False)
+    if default_now:
+        kwargs["default_factory"] = utcnow
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class AsylumStatus(StrEnum):
+    NONE = "none"
+    APPLIED = "applied"
+    ASYLUM_SEEKER = "asylum_seeker"
+    REFUGEE = "refugee"
+    REJECTED = "rejected"
+    APPEAL = "appeal"
+    GRANTED_ABROAD = "granted_abroad"
+
+
+class DetentionStatus(StrEnum):
+    FREE = "free"
+    PRETRIAL_DETENTION = "pretrial_detention"
+    HOUSE_ARREST = "house_arrest"
+    RESTRICTED_FREEDOM = "restricted_freedom"
+    IMPRISONED = "imprisoned"
+    RELEASED = "released"
+    DEPORTED = "deported"
+    EXTRADITED = "extradited"
+
+
+class HearingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    POSTPONED = "postponed"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    RESTRICTED = "restricted"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+class EventKind(StrEnum):
+    PERSON_ADDED = "person_added"
+    HEARING_SET = "hearing_set"
+    HEARING_MOVED = "hearing_moved"
+    HEARING_CANCELLED = "hearing_cancelled"
+    ASYLUM_CHANGED = "asylum_changed"
+    DETENTION_CHANGED = "detention_changed"
+    VERDICT = "verdict"
+    NOTE = "note"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DROPPED = "dropped"
+    DEAD = "dead"
+
+
+class SubscriptionScope(StrEnum):
+    PERSON = "person"
+    ALL = "all"
+
+
+# --- people and their proceedings -------------------------------------------------------
+
+
+class PersonBase(SQLModel):
+    name: str = Field(max_length=200)
+    birth_year: int | None = None
+    age_note: str | None = None
+    gender: str | None = Field(default=None, max_length=20)
+    ethnicity: str | None = Field(default=None, max_length=100)
+    citizenship: str | None = Field(default=None, max_length=100)
+    origin: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    detention: str | None = Field(default=None, max_length=40)
+    detention_since: str | None = Field(default=None, max_length=10)  # ISO date, or YYYY-MM, YYYY
+    detention_note: str | None = Field(default=None, sa_type=Text)
+    asylum: str | None = Field(default=None, max_length=40)
+    asylum_since: str | None = Field(default=None, max_length=10)
+    asylum_note: str | None = Field(default=None, sa_type=Text)
+    visibility: str = Field(default=Visibility.PUBLIC, max_length=20)
+    verification: str = Field(default="reported", max_length=20)
+    summary: str | None = Field(default=None, sa_type=Text)
+
+
+class Person(PersonBase, table=True):
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    created_at: datetime = _when(default_now=True)
+    updated_at: datetime = _when(default_now=True)
+
+
+class PersonName(SQLModel, table=True):
+    """One spelling of a person's name; `key` is its folded form used for matching."""
+
+    __tablename__ = "person_name"
+    __table_args__ = (UniqueConstraint("person_id", "spelling"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    spelling: str = Field(max_length=200)
+    key: str = Field(max_length=200, index=True)
+
+
+class PersonSource(SQLModel, table=True):
+    __tablename__ = "person_source"
+    __table_args__ = (UniqueConstraint("person_id", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    source: str = Field(max_length=500)
+
+
+class CaseBase(SQLModel):
+    court: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    tz: str = Field(default="Asia/Almaty", max_length=64)
+    charge: str | None = Field(default=None, max_length=300)
+    case_number: str | None = Field(default=None, max_length=100)
+    stage: str | None = Field(default=None, max_length=100)
+    verdict: str | None = Field(default=None, sa_type=Text)
+    sentence: str | None = Field(default=None, max_length=300)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class Case(CaseBase, table=True):
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    created_at: datetime = _when(default_now=True)
+
+
+class HearingBase(SQLModel):
+    starts_at: datetime | None = _when(default=None, index=True)
+    date_note: str | None = Field(default=None, max_length=300)  # a date given only in words
+    place: str | None = Field(default=None, max_length=300)
+    kind: str | None = Field(default=None, max_length=60)
+    status: str = Field(default=HearingStatus.SCHEDULED, max_length=20)
+    outcome: str | None = Field(default=None, sa_type=Text)
+
+
+class Hearing(HearingBase, table=True):
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    case_id: int = Field(foreign_key="case.id", index=True, sa_type=BigInteger)
+
+
+# --- the timeline and the outbox -------------------------------------------------------
+
+
+class Event(SQLModel, table=True):
+    """One change on the public timeline, and the source of every push about it.
+
+    `old_value` / `new_value` hold JSON so that a push can show old -> new in any language.
+    `not_before` is the end of the grace window; `expanded_at` is set once its deliveries exist.
+    """
+
+    __table_args__ = (Index("ix_event_due", "expanded_at", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    kind: str = Field(max_length=40)
+    old_value: str | None = Field(default=None, sa_type=Text)
+    new_value: str | None = Field(default=None, sa_type=Text)
+    source: str | None = Field(default=None, max_length=500)
+    effective_at: datetime = _when(default_now=True)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger)
+    dedup_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = _when(default_now=True)
+    not_before: datetime = _when(default_now=True)
+    expanded_at: datetime | None = _when(default=None)
+    cancelled: bool = False
+
+
+class Chat(SQLModel, table=True):
+    id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    kind: str = Field(default="private", max_length=20)
+    language: str = Field(default="en", max_length=8)
+    reminder_offsets: str = Field(default="1d,1h", max_length=100)
+    quiet_hours: str | None = Field(default=None, max_length=20)
+    digest_hour: int | None = None
+    active: bool = True
+    created_at: datetime = _when(default_now=True)
+
+
+class Subscription(SQLModel, table=True):
+    """A chat following one person (`person_id`) or everyone (`scope` = all)."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "scope", "person_id", name="uq_subscription"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    chat_id: int = Field(foreign_key="chat.id", index=True, sa_type=BigInteger)
+    scope: str = Field(default=SubscriptionScope.PERSON, max_length=20)
+    person_id: int | None = Field(
+        default=None, foreign_key="person.id", index=True, sa_type=BigInteger
+    )
+    kinds: str | None = Field(default=None, max_length=300)  # comma-separated; None: every kind
+    created_at: datetime = _when(default_now=True)
+
+
+class Delivery(SQLModel, table=True):
+    """One message owed to one chat about one event: the outbox."""
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "chat_id", name="uq_delivery_event_chat"),
+        Index("ix_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    event_id: int = Field(foreign_key="event.id", sa_type=BigInteger)
+    chat_id: int = Field(foreign_key="chat.id", index=True, sa_type=BigInteger)
+    state: str = Field(default=DeliveryState.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _when(default_now=True)
+    lease_until: datetime | None = _when(default=None)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _when(default_now=True)
+    sent_at: datetime | None = _when(default=None)
+
+
+# --- who may do what, and what they did -------------------------------------------------
+
+
+class Admin(SQLModel, table=True):
+    user_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    role: str = Field(default=Role.EDITOR, max_length=20)
+    added_by: int | None = Field(default=None, sa_type=BigInteger)
+    added_at: datetime = _when(default_now=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: who did what to which record."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    action: str = Field(max_length=60)
+    person_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    detail: str | None = Field(default=None, sa_type=Text)
+    at: datetime = _when(default_now=True)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already applied, so an editor command is never applied twice."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    at: datetime = _when(default_now=True)

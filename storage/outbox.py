@@ -1,0 +1,150 @@
+"""The outbox: due events become one delivery per subscribed chat, leased, sent, settled.
+
+Delivery is at-least-once: a delivery is leased before it is sent and marked sent
+after Telegram accepted it; a lease that expires (the process died mid-send) makes
+the delivery due again.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, literal, or_, update
+from sqlalchemy import select as sql_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.engine import dialect_name, insert_or_ignore
+from storage.models import (
+    Chat,
+    Delivery,
+    DeliveryState,
+    Event,
+    Person,
+    Subscription,
+    SubscriptionScope,
+    UTCDateTime,
+    Visibility,
+)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A leased delivery with what is needed to render and send it."""
+
+    delivery: Delivery
+    event: Event
+    person: Person
+    chat: Chat
+
+
+def _skip_locked(session: AsyncSession, statement: Any) -> Any:
+    """Let several processes claim rows side by side on PostgreSQL."""
+    if dialect_name(session) == "postgresql":
+        return statement.with_for_update(skip_locked=True)
+    return statement
+
+
+async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int = 100) -> int:
+    """Turn events whose grace window has passed into deliveries; returns deliveries created."""
+    due = (
+        select(Event)
+        .where(col(Event.expanded_at).is_(None), col(Event.not_before) <= now)
+        .order_by(col(Event.id))
+        .limit(limit)
+    )
+    created = 0
+    for event in (await session.exec(_skip_locked(session, due))).all():
+        if not event.cancelled:
+            created += await _fan_out(session, event, now)
+        event.expanded_at = now
+        session.add(event)
+    return created
+
+
+async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
+    """INSERT … SELECT one delivery per active subscribed chat, in the database."""
+    person = await session.get(Person, event.person_id)
+    followers: ColumnElement[bool] = col(Subscription.person_id) == event.person_id
+    if person is not None and person.visibility == Visibility.PUBLIC:
+        followers = or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
+    chats = (
+        sql_select(
+            literal(event.id),
+            col(Chat.id),
+            literal(DeliveryState.PENDING.value),
+            literal(0),
+            literal(now, type_=UTCDateTime),
+            literal(now, type_=UTCDateTime),
+        )
+        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
+        .where(col(Chat.active).is_(True), followers)
+        .distinct()
+    )
+    columns = ["event_id", "chat_id", "state", "attempts", "next_attempt_at", "created_at"]
+    result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, chats))
+    return int(result.rowcount or 0)
+
+
+async def lease_deliveries(
+    *, session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50
+) -> list[Outgoing]:
+    """Claim up to `limit` due deliveries for `lease`; the caller commits before sending."""
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.state == DeliveryState.PENDING,
+            col(Delivery.next_attempt_at) <= now,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+        )
+        .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+        .limit(limit)
+    )
+    ids = list((await session.exec(_skip_locked(session, due))).all())
+    if not ids:
+        return []
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id).in_(ids))
+        .values(lease_until=now + lease, attempts=col(Delivery.attempts) + 1)
+    )
+    rows = await session.exec(
+        select(Delivery, Event, Person, Chat)
+        .join(Event, col(Delivery.event_id) == col(Event.id))
+        .join(Person, col(Event.person_id) == col(Person.id))
+        .join(Chat, col(Delivery.chat_id) == col(Chat.id))
+        .where(col(Delivery.id).in_(ids))
+        .order_by(col(Delivery.id))
+        .execution_options(populate_existing=True)
+    )
+    return [Outgoing(delivery=d, event=e, person=p, chat=c) for d, e, p, c in rows.all()]
+
+
+async def mark_sent(
+    *, session: AsyncSession, delivery_id: int, message_id: int, now: datetime
+) -> None:
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(state=DeliveryState.SENT, message_id=message_id, sent_at=now, lease_until=None)
+    )
+
+
+async def retry_later(
+    *, session: AsyncSession, delivery_id: int, error: str, retry_at: datetime
+) -> None:
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(next_attempt_at=retry_at, lease_until=None, last_error=error[:500])
+    )
+
+
+async def deactivate_chat(*, session: AsyncSession, chat_id: int, error: str) -> None:
+    """The chat can no longer be reached: stop writing to it and drop what it was owed."""
+    await session.exec(update(Chat).where(col(Chat.id) == chat_id).values(active=False))
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.chat_id) == chat_id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(state=DeliveryState.DROPPED, lease_until=None, last_error=error[:500])
+    )

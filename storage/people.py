@@ -1,0 +1,339 @@
+"""People, their cases and hearings, and the editor operations that change them.
+
+Every operation takes the caller's session and never commits: the caller's one
+transaction holds the record, its timeline event and its audit entry together.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Case,
+    Event,
+    EventKind,
+    Hearing,
+    HearingStatus,
+    Person,
+    PersonName,
+    PersonSource,
+    Visibility,
+    utcnow,
+)
+from storage.names import name_key
+from storage.timeline import latest_event, record_change
+
+StatusField = Literal["asylum", "detention"]
+
+
+@dataclass(frozen=True)
+class HearingSlot:
+    """A hearing with the case it belongs to and the person on trial."""
+
+    hearing: Hearing
+    case: Case
+    person: Person
+
+
+async def get_person(*, session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def get_person_by_name(*, session: AsyncSession, name: str) -> Person | None:
+    """The person whose canonical name is exactly `name`, if any."""
+    return (await session.exec(select(Person).where(Person.name == name))).first()
+
+
+async def all_spellings(*, session: AsyncSession) -> Sequence[tuple[int, str]]:
+    """(person id, spelling) for every stored spelling: what the name index is built from."""
+    statement = select(PersonName.person_id, PersonName.spelling).order_by(col(PersonName.id))
+    return (await session.exec(statement)).all()
+
+
+async def spellings_of(*, session: AsyncSession, person_id: int) -> list[str]:
+    statement = (
+        select(PersonName.spelling)
+        .where(PersonName.person_id == person_id)
+        .order_by(col(PersonName.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def sources_of(*, session: AsyncSession, person_id: int) -> list[str]:
+    statement = (
+        select(PersonSource.source)
+        .where(PersonSource.person_id == person_id)
+        .order_by(col(PersonSource.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def add_person(
+    *,
+    session: AsyncSession,
+    name: str,
+    other_spellings: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    actor_id: int | None,
+    pushed: bool = True,
+    grace: timedelta = timedelta(0),
+    **fields: Any,
+) -> Person:
+    """Create a person with every spelling of their name; writes `person_added`."""
+    person = Person(name=name, **fields)
+    session.add(person)
+    await session.flush()
+    assert person.id is not None
+    spellings = list(dict.fromkeys([name, *other_spellings]))
+    for spelling in spellings:
+        session.add(PersonName(person_id=person.id, spelling=spelling, key=name_key(spelling)))
+    for source in dict.fromkeys(sources):
+        session.add(PersonSource(person_id=person.id, source=source))
+    await record_change(
+        session=session,
+        person_id=person.id,
+        kind=EventKind.PERSON_ADDED,
+        old=None,
+        new={"name": name, "spellings": spellings},
+        actor_id=actor_id,
+        source=sources[0] if sources else None,
+        grace=grace,
+        pushed=pushed,
+    )
+    return person
+
+
+async def add_case(*, session: AsyncSession, person_id: int, **fields: Any) -> Case:
+    case = Case(person_id=person_id, **fields)
+    session.add(case)
+    await session.flush()
+    return case
+
+
+async def add_hearing(*, session: AsyncSession, case_id: int, **fields: Any) -> Hearing:
+    hearing = Hearing(case_id=case_id, **fields)
+    session.add(hearing)
+    await session.flush()
+    return hearing
+
+
+async def current_case(*, session: AsyncSession, person_id: int) -> Case | None:
+    """The person's most recent case."""
+    statement = (
+        select(Case).where(Case.person_id == person_id).order_by(col(Case.id).desc()).limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def next_hearing(
+    *, session: AsyncSession, person_id: int, now: datetime | None = None
+) -> HearingSlot | None:
+    """The person's next scheduled hearing that has not started yet."""
+    slots = await _hearing_slots(
+        session,
+        start=now or utcnow(),
+        end=None,
+        person_id=person_id,
+        include_restricted=True,
+        limit=1,
+    )
+    return slots[0] if slots else None
+
+
+async def upcoming_hearings(
+    *,
+    session: AsyncSession,
+    start: datetime,
+    end: datetime | None,
+    include_restricted: bool,
+    place: str | None = None,
+    limit: int = 20,
+) -> list[HearingSlot]:
+    """Scheduled hearings in [start, end), soonest first; `place` matches court or city."""
+    return await _hearing_slots(
+        session,
+        start=start,
+        end=end,
+        person_id=None,
+        include_restricted=include_restricted,
+        place=place,
+        limit=limit,
+    )
+
+
+async def _hearing_slots(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime | None,
+    person_id: int | None,
+    include_restricted: bool,
+    limit: int,
+    place: str | None = None,
+) -> list[HearingSlot]:
+    statement = (
+        select(Hearing, Case, Person)
+        .join(Case, col(Hearing.case_id) == col(Case.id))
+        .join(Person, col(Case.person_id) == col(Person.id))
+        .where(Hearing.status == HearingStatus.SCHEDULED, col(Hearing.starts_at) >= start)
+        .order_by(col(Hearing.starts_at), col(Hearing.id))
+        .limit(limit)
+    )
+    if end is not None:
+        statement = statement.where(col(Hearing.starts_at) < end)
+    if person_id is not None:
+        statement = statement.where(Case.person_id == person_id)
+    if not include_restricted:
+        statement = statement.where(Person.visibility == Visibility.PUBLIC)
+    if place:
+        pattern = f"%{place.lower()}%"
+        statement = statement.where(
+            col(Case.court).ilike(pattern)
+            | col(Case.city).ilike(pattern)
+            | col(Hearing.place).ilike(pattern)
+        )
+    rows = (await session.exec(statement)).all()
+    return [HearingSlot(hearing=h, case=c, person=p) for h, c, p in rows]
+
+
+async def set_status(
+    *,
+    session: AsyncSession,
+    person: Person,
+    field: StatusField,
+    status: str,
+    since: str | None,
+    source: str | None,
+    actor_id: int | None,
+    grace: timedelta,
+) -> Event | None:
+    """Change a person's asylum or detention status; None when it already is `status`."""
+    assert person.id is not None
+    old = getattr(person, field)
+    if old == status:
+        return None
+    old_since = getattr(person, f"{field}_since")
+    setattr(person, field, status)
+    setattr(person, f"{field}_since", since)
+    setattr(person, f"{field}_note", None)
+    person.updated_at = utcnow()
+    session.add(person)
+    if source:
+        await _add_source(session, person.id, source)
+    kind = EventKind.ASYLUM_CHANGED if field == "asylum" else EventKind.DETENTION_CHANGED
+    return await record_change(
+        session=session,
+        person_id=person.id,
+        kind=kind,
+        old=None if old is None else {"status": old, "since": old_since},
+        new={"status": status, "since": since},
+        actor_id=actor_id,
+        source=source,
+        grace=grace,
+    )
+
+
+async def set_hearing(
+    *,
+    session: AsyncSession,
+    person: Person,
+    local_start: datetime,
+    place: str | None,
+    default_tz: str,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None = None,
+) -> Event:
+    """Move the person's next hearing to `local_start` (court's local time), or set a new one.
+
+    The hearing is created on the person's current case (a new case if they have none).
+    The event carries the old and the new time, so a push can show both.
+    """
+    assert person.id is not None
+    slot = await next_hearing(session=session, person_id=person.id)
+    case = slot.case if slot else await current_case(session=session, person_id=person.id)
+    if case is None:
+        case = await add_case(session=session, person_id=person.id, tz=default_tz)
+    assert case.id is not None
+    starts_at = local_start.replace(tzinfo=ZoneInfo(case.tz)).astimezone(UTC)
+    if slot is None:
+        hearing = await add_hearing(
+            session=session, case_id=case.id, starts_at=starts_at, place=place or case.court
+        )
+        old = None
+        kind = EventKind.HEARING_SET
+    else:
+        hearing = slot.hearing
+        old = _hearing_value(hearing, case)
+        hearing.starts_at = starts_at
+        hearing.place = place or hearing.place
+        session.add(hearing)
+        kind = EventKind.HEARING_MOVED
+    return await record_change(
+        session=session,
+        person_id=person.id,
+        kind=kind,
+        old=old,
+        new=_hearing_value(hearing, case),
+        actor_id=actor_id,
+        source=source,
+        grace=grace,
+    )
+
+
+def _hearing_value(hearing: Hearing, case: Case) -> dict[str, Any]:
+    assert hearing.starts_at is not None
+    return {
+        "hearing_id": hearing.id,
+        "starts_at": hearing.starts_at.isoformat(),
+        "tz": case.tz,
+        "place": hearing.place or case.court,
+    }
+
+
+async def _add_source(session: AsyncSession, person_id: int, source: str) -> None:
+    known = await sources_of(session=session, person_id=person_id)
+    if source not in known:
+        session.add(PersonSource(person_id=person_id, source=source))
+
+
+async def people_by_ids(
+    *, session: AsyncSession, person_ids: Sequence[int], include_restricted: bool
+) -> list[Person]:
+    """The people with these ids, in the order given; restricted ones only if allowed."""
+    if not person_ids:
+        return []
+    statement = select(Person).where(col(Person.id).in_(person_ids))
+    if not include_restricted:
+        statement = statement.where(Person.visibility == Visibility.PUBLIC)
+    found = {person.id: person for person in (await session.exec(statement)).all()}
+    return [found[person_id] for person_id in person_ids if person_id in found]
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """Everything the person card shows."""
+
+    person: Person
+    spellings: list[str]
+    sources: list[str]
+    case: Case | None
+    next_hearing: HearingSlot | None
+    last_event: Event | None
+
+
+async def load_person_card(*, session: AsyncSession, person: Person) -> PersonCard:
+    assert person.id is not None
+    return PersonCard(
+        person=person,
+        spellings=await spellings_of(session=session, person_id=person.id),
+        sources=await sources_of(session=session, person_id=person.id),
+        case=await current_case(session=session, person_id=person.id),
+        next_hearing=await next_hearing(session=session, person_id=person.id),
+        last_event=await latest_event(session=session, person_id=person.id),
+    )

@@ -1,0 +1,101 @@
+"""The timeline: every change writes its event and its audit entry with it."""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.engine import insert_or_ignore
+from storage.models import AuditEntry, Event, ProcessedUpdate, utcnow
+
+
+def _dump(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def load_value(raw: str | None) -> dict[str, Any]:
+    """The structured old or new value of an event (empty when there is none)."""
+    return json.loads(raw) if raw else {}
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> int:
+    """Insert the rows that do not collide with existing ones; returns how many were new."""
+    if not rows:
+        return 0
+    result = await session.exec(insert_or_ignore(session, model).values(rows))
+    return int(result.rowcount or 0)
+
+
+async def claim_update(*, session: AsyncSession, update_id: int | None) -> bool:
+    """Remember a Telegram update as applied; False if it was applied before.
+
+    Called in the same transaction as the change it guards, so a redelivered
+    update (after a crash or a webhook retry) changes nothing the second time.
+    """
+    if update_id is None:
+        return True
+    return (
+        await insert_ignoring_conflicts(session, ProcessedUpdate, [{"update_id": update_id}]) == 1
+    )
+
+
+async def record_change(
+    *,
+    session: AsyncSession,
+    person_id: int,
+    kind: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    actor_id: int | None,
+    source: str | None = None,
+    grace: timedelta = timedelta(0),
+    now: datetime | None = None,
+    pushed: bool = True,
+    dedup_key: str | None = None,
+) -> Event:
+    """Write the timeline event and the audit entry of one change (no commit).
+
+    `pushed=False` records history that is not to be sent (e.g. demo records).
+    """
+    now = now or utcnow()
+    event = Event(
+        person_id=person_id,
+        kind=kind,
+        old_value=_dump(old),
+        new_value=_dump(new),
+        source=source,
+        effective_at=now,
+        actor_id=actor_id,
+        dedup_key=dedup_key or f"{kind}:{uuid4().hex}",
+        created_at=now,
+        not_before=now + grace,
+        expanded_at=None if pushed else now,
+    )
+    session.add(event)
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=kind,
+            person_id=person_id,
+            detail=_dump({"old": old, "new": new, "source": source}),
+            at=now,
+        )
+    )
+    await session.flush()
+    return event
+
+
+async def latest_event(*, session: AsyncSession, person_id: int) -> Event | None:
+    statement = (
+        select(Event)
+        .where(Event.person_id == person_id, col(Event.cancelled).is_(False))
+        .order_by(col(Event.effective_at).desc(), col(Event.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
