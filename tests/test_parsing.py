@@ -1,0 +1,121 @@
+"""Command arguments: what is accepted, and the reason given for what is not."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from handlers.parsing import (
+    BadArguments,
+    Who,
+    parse_hearings_window,
+    parse_query,
+    parse_setasylum,
+    parse_setdetention,
+    parse_sethearing,
+    parse_spellings,
+    parse_target,
+    parse_who,
+)
+
+NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 30 Nov, 01:00 in Almaty (UTC+5)
+
+
+def _reason(call: object, *args: object, **kwargs: object) -> str:
+    with pytest.raises(BadArguments) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return caught.value.reason
+
+
+def test_who_by_id_or_by_any_name() -> None:
+    assert parse_who("#12") == Who(person_id=12)
+    assert parse_who("  Qaisha   Aqan ") == Who(text="Qaisha Aqan")
+    assert parse_who("Қайша") == Who(text="Қайша")
+    assert parse_who("#12 Aqan") == Who(text="#12 Aqan")
+
+
+def test_who_missing_or_too_long_is_refused() -> None:
+    assert _reason(parse_who, "   ") == "error.who_missing"
+    assert _reason(parse_who, "x" * 101) == "error.too_long"
+
+
+def test_query_is_one_line_of_bounded_length() -> None:
+    assert parse_query("Sayragul\nSauytbai") == "Sayragul Sauytbai"
+    assert _reason(parse_query, "") == "error.usage"
+    assert _reason(parse_query, "a" * 200) == "error.too_long"
+
+
+def test_target_all_or_a_person() -> None:
+    assert parse_target("ALL") is None
+    assert parse_target("Qaisha") == Who(text="Qaisha")
+
+
+def test_spellings_canonical_first_without_repeats() -> None:
+    assert parse_spellings("Qaisha Aqan; Қайша Ақан ;; Qaisha Aqan; Кайша  Акан") == [
+        "Qaisha Aqan",
+        "Қайша Ақан",
+        "Кайша Акан",
+    ]
+    assert _reason(parse_spellings, " ; ") == "error.usage"
+    assert _reason(parse_spellings, "#5") == "error.name_hash"
+
+
+def test_sethearing_with_multiword_name_and_place() -> None:
+    args = parse_sethearing("Qaisha Aqan 2026-12-03 10:00 Zharkent district court, room 2")
+    assert args.who == Who(text="Qaisha Aqan")
+    assert args.local_start == datetime(2026, 12, 3, 10, 0)
+    assert args.place == "Zharkent district court, room 2"
+
+
+def test_sethearing_by_id_without_place() -> None:
+    args = parse_sethearing("#3 2026-12-03 9:05")
+    assert args.who == Who(person_id=3) and args.place is None
+    assert args.local_start == datetime(2026, 12, 3, 9, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Qaisha 2026-02-30 10:00", "error.bad_datetime"),
+        ("Qaisha 2026-12-03 25:00", "error.bad_datetime"),
+        ("Qaisha 03.12.2026 10:00", "error.usage"),
+        ("2026-12-03 10:00", "error.usage"),
+        ("Qaisha", "error.usage"),
+        ("", "error.usage"),
+    ],
+)
+def test_sethearing_refuses_bad_dates_and_shapes(text: str, reason: str) -> None:
+    assert _reason(parse_sethearing, text) == reason
+
+
+def test_status_with_and_without_source() -> None:
+    args = parse_setasylum("Qaisha Aqan refugee https://example.org/news/1")
+    assert (args.who, args.status, args.source) == (
+        Who(text="Qaisha Aqan"),
+        "refugee",
+        "https://example.org/news/1",
+    )
+    args = parse_setdetention("#2 Pretrial_Detention")
+    assert (args.who, args.status, args.source) == (Who(person_id=2), "pretrial_detention", None)
+
+
+def test_unknown_status_or_missing_person_is_refused() -> None:
+    assert _reason(parse_setasylum, "Qaisha jailed") == "error.bad_status"
+    assert _reason(parse_setdetention, "Qaisha refugee") == "error.bad_status"
+    assert _reason(parse_setasylum, "refugee") == "error.usage"
+
+
+def test_hearings_windows_in_the_court_time_zone() -> None:
+    everything = parse_hearings_window("", now=NOW, tz="Asia/Almaty")
+    assert everything.end is None and everything.place is None
+    today = parse_hearings_window("today", now=NOW, tz="Asia/Almaty")
+    assert today.end == datetime(2026, 11, 30, 19, 0, tzinfo=UTC)  # midnight in Almaty
+    tomorrow = parse_hearings_window("Tomorrow", now=NOW, tz="Asia/Almaty")
+    assert tomorrow.start == today.end and tomorrow.end == today.end + timedelta(days=1)
+    assert parse_hearings_window("week", now=NOW, tz="Asia/Almaty").end == NOW + timedelta(days=7)
+    assert parse_hearings_window("10d", now=NOW, tz="Asia/Almaty").end == NOW + timedelta(days=10)
+    assert parse_hearings_window("Zharkent", now=NOW, tz="Asia/Almaty").place == "zharkent"
+
+
+def test_hearings_day_count_is_bounded() -> None:
+    assert _reason(parse_hearings_window, "0d", now=NOW, tz="Asia/Almaty") == "error.bad_days"
+    assert _reason(parse_hearings_window, "999d", now=NOW, tz="Asia/Almaty") == "error.bad_days"
