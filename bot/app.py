@@ -1,10 +1,11 @@
 """The application factory: one `build_application(settings)` for `run`, `demo` and the tests."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.names import NameIndex
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
@@ -17,6 +18,7 @@ from handlers.i18n import LANGUAGES, t
 from handlers.registry import COMMANDS, add_handlers
 from storage.admins import sync_owners
 from storage.engine import create_engine, session_scope
+from storage.names import NameIndex
 from storage.people import all_spellings
 
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
@@ -90,3 +92,26 @@ async def _set_command_menus(application: CaseApplication) -> None:
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
         )
+
+
+@asynccontextmanager
+async def polling(application: CaseApplication) -> AsyncIterator[CaseApplication]:
+    """Run the application with long polling inside an event loop that is already running.
+
+    Does what `run_polling` does around its loop (post_init, post_shutdown included), for
+    the demo and the tests, which run other things beside the bot in the same loop.
+    """
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)

@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.app import build_application
+from bot.demo import run_demo
 from bot.logs import configure_logging
 from bot.seed import DEMO_PEOPLE, seed_demo_records
 from bot.settings import Settings
@@ -39,12 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"casewatch: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return 2
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    configure_logging(token=token)
+    # The demo is a conversation in the terminal: only warnings may interrupt it.
+    configure_logging(
+        token=token, level=logging.WARNING if args.command == "demo" else logging.INFO
+    )
     if args.command == "run":
         return run(settings)
     if args.command == "demo":
-        from bot.demo import run_demo
-
         return run_demo(settings)
     upgrade_database(settings.database_url)
     if args.command == "seed":

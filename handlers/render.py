@@ -44,7 +44,7 @@ def format_partial_date(value: str, language: str) -> str:
     if len(parts) == 1:
         return str(parts[0])
     if len(parts) == 2:
-        return format_date(date(parts[0], parts[1], 1), "LLLL y", locale=_locale(language))
+        return format_date(date(parts[0], parts[1], 1), "MMMM y", locale=_locale(language))
     return format_date(date(*parts), "d MMM y", locale=_locale(language))
 
 

@@ -1,0 +1,178 @@
+"""`casewatch demo`: the real bot against the built-in local Bot API, and a terminal chat.
+
+No token, no network. A fresh SQLite database in a temporary folder gets the demo records;
+the application built by `build_application` long-polls the local Bot API like Telegram;
+the terminal plays the people: subscribers in three languages and an editor.
+"""
+
+import asyncio
+import contextlib
+import html
+import re
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import build_application, polling
+from bot.localapi import DEMO_TOKEN, LocalBotApi, SentMessage, User, serve_local_api
+from bot.seed import seed_demo_records
+from bot.settings import Settings
+from storage.engine import create_engine
+from storage.migrate import upgrade_database
+
+DEMO_GRACE_SECONDS = 3.0
+REPLY_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    user: User
+    role: str
+
+
+PERSONAS = {
+    persona.key: persona
+    for persona in (
+        Persona("aigerim", User(1001, "Aigerim", language_code="en"), "subscriber, English"),
+        Persona("dana", User(1002, "Дана", language_code="ru"), "subscriber, Russian"),
+        Persona("asel", User(1003, "Әсел", language_code="kk"), "subscriber, Kazakh"),
+        Persona("editor", User(1000, "Editor", language_code="en"), "editor (ADMIN_IDS)"),
+    )
+}
+NAMES = {persona.user.id: persona.key for persona in PERSONAS.values()}
+
+BANNER = f"""casewatch demo — the real bot, a local Bot API, the people of the seed article.
+You are talking as: {", ".join(f"{p.key} ({p.role})" for p in PERSONAS.values())}.
+Type a message or command (/help). Terminal commands:
+  :as NAME      talk as another person      :press N   press button N under the last reply
+  :wait S       wait S seconds for pushes   :quit      leave (Ctrl+D too)
+Changes reach followers after {DEMO_GRACE_SECONDS:.0f} s (NOTIFY_GRACE_SECONDS).
+Try: /find kaisha · /subscribe Qaisha Aqan · :as editor · /sethearing Qaisha Aqan 2026-12-03 10:00
+"""
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """Telegram HTML as terminal text."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def show(message: SentMessage) -> None:
+    """Print what the bot sent, to whom, with its buttons numbered."""
+    who = NAMES.get(message.chat_id, str(message.chat_id))
+    body = plain(message.text or "").replace("\n", "\n    ")
+    print(f"\n[bot → {who}]\n    {body}")
+    rows = (message.reply_markup or {}).get("inline_keyboard") or []
+    buttons = [button["text"] for row in rows for button in row]
+    if buttons:
+        print("    " + "  ".join(f"[{n}] {text}" for n, text in enumerate(buttons, 1)))
+
+
+def run_demo(settings: Settings) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(settings))
+    return 0
+
+
+async def _demo(settings: Settings) -> None:
+    with tempfile.TemporaryDirectory(prefix="casewatch-demo-") as folder:
+        database_url = f"sqlite:///{Path(folder) / 'demo.db'}"
+        await asyncio.to_thread(upgrade_database, database_url)
+        engine = create_engine(database_url)
+        await seed_demo_records(engine)
+        await engine.dispose()
+        api = LocalBotApi(DEMO_TOKEN)
+        async with serve_local_api(api) as url:
+            demo_settings = settings.model_copy(
+                update={
+                    "telegram_bot_token": DEMO_TOKEN,
+                    "telegram_api_url": url,
+                    "database_url": database_url,
+                    "admin_ids": frozenset({PERSONAS["editor"].user.id}),
+                    "notify_grace_seconds": DEMO_GRACE_SECONDS,
+                }
+            )
+            async with polling(build_application(demo_settings)):
+                print(BANNER)
+                api.on_send.append(show)
+                await TerminalChat(api).converse()
+
+
+class TerminalChat:
+    """Reads lines from the terminal and sends them as the current persona."""
+
+    def __init__(self, api: LocalBotApi) -> None:
+        self.api = api
+        self.persona = PERSONAS["aigerim"]
+        self.lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def converse(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def read_stdin() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(self.lines.put_nowait, line.rstrip("\n"))
+            loop.call_soon_threadsafe(self.lines.put_nowait, None)
+
+        threading.Thread(target=read_stdin, daemon=True, name="demo-stdin").start()
+        while True:
+            print(f"{self.persona.key}> ", end="", flush=True)
+            line = await self.lines.get()
+            if line is None:  # end of input: let pending pushes arrive, then leave
+                await asyncio.sleep(DEMO_GRACE_SECONDS + 2)
+                return
+            if line.strip() in (":quit", ":q"):
+                return
+            await self.handle(line.strip())
+
+    async def handle(self, line: str) -> None:
+        if not line:
+            return
+        if line.startswith(":"):
+            await self.terminal_command(line)
+            return
+        chat_id = self.persona.user.id
+        before = len(self.api.messages_to(chat_id))
+        await self.api.user_sends(self.persona.user, None, line)
+        await self._wait_reply(chat_id, before)
+
+    async def terminal_command(self, line: str) -> None:
+        word, _, argument = line[1:].partition(" ")
+        if word == "as" and argument.strip().lower() in PERSONAS:
+            self.persona = PERSONAS[argument.strip().lower()]
+            print(f"now talking as {self.persona.key} ({self.persona.role})")
+        elif word == "press" and argument.strip().isdigit():
+            await self.press(int(argument))
+        elif word == "wait":
+            await asyncio.sleep(float(argument) if _is_number(argument) else 1.0)
+        else:
+            print(f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, :quit")
+
+    async def press(self, number: int) -> None:
+        chat_id = self.persona.user.id
+        with_buttons = [m for m in self.api.messages_to(chat_id) if m.callback_data]
+        if not with_buttons or not 1 <= number <= len(with_buttons[-1].callback_data):
+            print("no such button")
+            return
+        before = len(self.api.messages_to(chat_id))
+        message = with_buttons[-1]
+        await self.api.user_presses(self.persona.user, message, message.callback_data[number - 1])
+        await self._wait_reply(chat_id, before)
+
+    async def _wait_reply(self, chat_id: int, before: int) -> None:
+        try:
+            await self.api.wait_for_messages(chat_id, before + 1, timeout=REPLY_WAIT_SECONDS)
+        except TimeoutError:
+            print("(no reply)")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,136 @@
+"""End to end: the real application over HTTP against the local Bot API emulator."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, KAZAKH, RUSSIAN, STRANGER, Story, story
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[Story]:
+    async with story(database_url) as running_story:
+        yield running_story
+
+
+def _next_month() -> datetime:
+    """A hearing date safely in the future, in Almaty time."""
+    return (datetime.now(ZoneInfo("Asia/Almaty")) + timedelta(days=30)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+
+
+async def test_follower_gets_exactly_one_push_when_editor_moves_hearing(bot: Story) -> None:
+    first, moved = _next_month(), _next_month() + timedelta(days=4)
+    reply = await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    assert "You now follow <b>Qaisha Aqan</b>" in (reply.text or "")
+    await bot.say(BYSTANDER, "/find kaisha")  # knows the bot, follows nobody
+    await bot.say(
+        EDITOR, f"/sethearing Qaisha Aqan {first:%Y-%m-%d %H:%M} Zharkent district court"
+    )
+    await bot.api.wait_for_messages(FOLLOWER.id, 2)
+
+    saved = await bot.say(EDITOR, f"/sethearing Кайша Акан {moved:%Y-%m-%d} 10:00")
+    assert "Saved for <b>Qaisha Aqan</b>" in (saved.text or "")
+    pushes = (await bot.api.wait_for_messages(FOLLOWER.id, 3))[1:]
+    await bot.quiet_for(1.5)
+
+    assert len(bot.api.messages_to(FOLLOWER.id)) == 3  # the reply and exactly two pushes
+    push = pushes[-1].text or ""
+    assert f"next hearing moved to <b>{moved.day} {moved:%b %Y}, 10:00" in push
+    assert "Zharkent district court" in push
+    assert f"(was {first.day} {first:%b %Y}, 10:00" in push
+    assert len(bot.api.messages_to(BYSTANDER.id)) == 1  # only the /find answer
+
+
+async def test_strangers_sethearing_changes_nothing_and_pushes_nothing(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe all")
+    refused = await bot.say(STRANGER, f"/sethearing Qaisha Aqan {_next_month():%Y-%m-%d} 10:00")
+    assert refused.text == "This command is for editors only."
+    await bot.quiet_for(1.5)
+    assert len(bot.api.messages_to(FOLLOWER.id)) == 1
+    card = await bot.say(STRANGER, "/person Qaisha Aqan")
+    assert "No upcoming hearing known." in (card.text or "")
+
+
+async def test_any_spelling_finds_the_person(bot: Story) -> None:
+    found = await bot.say(FOLLOWER, "/find Кайша Акан")
+    assert "Qaisha Aqan" in (found.text or "")
+    card = await bot.say(FOLLOWER, "/person Sayragul Sauytbai")
+    text = card.text or ""
+    assert text.startswith("<b>Sairagul Sauytbay</b>")
+    assert "granted asylum abroad" in text and "Сайрагүл Сауытбай" in text
+    nobody = await bot.say(FOLLOWER, "/person Nursultan Nazarbayev")
+    assert "Nobody found" in (nobody.text or "")
+
+
+async def test_card_button_and_follow_button_work_and_ids_are_rechecked(bot: Story) -> None:
+    found = await bot.say(FOLLOWER, "/find Qaster")
+    card = await bot.press(FOLLOWER, found, found.callback_data[0])
+    assert (card.text or "").startswith("<b>Qaster Musakhanuly</b>")
+    followed = await bot.press(FOLLOWER, card, card.callback_data[0])
+    assert "You now follow <b>Qaster Musakhanuly</b>" in (followed.text or "")
+    listing = await bot.say(FOLLOWER, "/subscriptions")
+    assert "Qaster Musakhanuly" in (listing.text or "")
+    await bot.api.user_presses(FOLLOWER, card, "card:999999", check_button=False)
+    forged = await bot.api.wait_for_messages(FOLLOWER.id, 5)
+    assert "Nobody found" in (forged[-1].text or "")
+
+
+async def test_bad_arguments_get_the_usage_line_and_change_nothing(bot: Story) -> None:
+    reply = await bot.say(EDITOR, "/sethearing Qaisha Aqan 2026-02-30 10:00")
+    assert "That date or time does not exist." in (reply.text or "")
+    assert "/sethearing" in (reply.text or "")
+    reply = await bot.say(EDITOR, "/setasylum Qaisha Aqan jailed")
+    assert "Unknown status" in (reply.text or "")
+    reply = await bot.say(FOLLOWER, "/subscribe")
+    assert "Usage:" in (reply.text or "")
+    card = await bot.say(FOLLOWER, "/person Qaisha Aqan")
+    assert "Asylum: <b>asylum seeker</b>" in (card.text or "")
+
+
+async def test_replies_are_in_the_users_language(bot: Story) -> None:
+    russian = await bot.say(RUSSIAN, "/person Qaisha Aqan")
+    kazakh = await bot.say(KAZAKH, "/person Qaisha Aqan")
+    english = await bot.say(FOLLOWER, "/person Qaisha Aqan")
+    assert russian.text != english.text and kazakh.text != english.text
+    assert "Asylum" not in (russian.text or "") and "Asylum" not in (kazakh.text or "")
+
+
+async def test_status_change_reaches_group_and_all_followers_in_their_language(
+    bot: Story,
+) -> None:
+    await bot.say(RUSSIAN, "/subscribe all", chat=GROUP)
+    await bot.say(KAZAKH, "/subscribe Murager Alimuly")
+    saved = await bot.say(EDITOR, "/setdetention Murager Alimuly released https://example.org/x")
+    assert "Saved" in (saved.text or "")
+    group_push = (await bot.api.wait_for_messages(GROUP.id, 2))[1]
+    kazakh_push = (await bot.api.wait_for_messages(KAZAKH.id, 2))[1]
+    assert "Murager Alimuly" in (group_push.text or "") and "example.org/x" in (
+        group_push.text or ""
+    )
+    assert group_push.text != kazakh_push.text  # Russian for the group, Kazakh for her
+
+
+async def test_editor_adds_a_person_who_can_then_be_found(bot: Story) -> None:
+    added = await bot.say(EDITOR, "/addperson Nurlan Kokteubai; Нұрлан Көктеубай")
+    assert "Added <b>Nurlan Kokteubai</b>" in (added.text or "")
+    found = await bot.say(FOLLOWER, "/find Нурлан Коктеубай")
+    assert "Nurlan Kokteubai" in (found.text or "")
+    refused = await bot.say(STRANGER, "/addperson Someone Else")
+    assert refused.text == "This command is for editors only."
+    missing = await bot.say(FOLLOWER, "/find Someone Else")
+    assert "Nobody found" in (missing.text or "")
+
+
+async def test_blocked_follower_is_deactivated_and_not_retried(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")
+    bot.api.block(FOLLOWER.id)
+    await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
+    await bot.api.wait_for_messages(BYSTANDER.id, 2)
+    await bot.quiet_for(1.5)
+    refused = [call for call in bot.api.failed if call.chat_id == FOLLOWER.id]
+    assert len(refused) == 1 and refused[0].error_code == 403

@@ -1,0 +1,114 @@
+"""The `casewatch` process itself: start-up errors, logs without the token, crash and restart."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.localapi import LocalBotApi, serve_local_api
+from tests.e2e import EDITOR, FOLLOWER, TOKEN, seed
+
+START_SECONDS = 30.0
+
+
+def _environment(**values: str) -> dict[str, str]:
+    keep = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_URL", "ADMIN_IDS", "NOTIFY_", "CASEWATCH_"))
+    }
+    return keep | values
+
+
+@asynccontextmanager
+async def bot_process(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`casewatch run` as a child process, killed with SIGKILL when the block ends."""
+    with log.open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            stdout=log_file,
+            stderr=log_file,
+            cwd=log.parent,
+        )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+
+
+def test_run_without_token_says_so_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=_environment(DATABASE_URL=f"sqlite:///{tmp_path}/x.db"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "casewatch: TELEGRAM_BOT_TOKEN is not set (see README, Configuration)"
+    ]
+
+
+async def test_change_made_just_before_a_crash_is_pushed_once_after_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    await seed(database_url)
+    api = LocalBotApi(TOKEN)
+    log = tmp_path / "casewatch.log"
+    async with serve_local_api(api) as url:
+        env = _environment(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=url,
+            DATABASE_URL=database_url,
+            ADMIN_IDS=str(EDITOR.id),
+            NOTIFY_GRACE_SECONDS="2",
+            OUTBOX_INTERVAL_SECONDS="0.2",
+        )
+        async with bot_process(env, log):
+            await api.user_sends(FOLLOWER, None, "/subscribe Qaisha Aqan")
+            await api.wait_for_messages(FOLLOWER.id, 1, timeout=START_SECONDS)
+            await api.user_sends(EDITOR, None, "/setasylum Qaisha Aqan refugee")
+            (saved,) = await api.wait_for_messages(EDITOR.id, 1, timeout=START_SECONDS)
+            assert "Saved" in (saved.text or "")
+        # Killed inside the grace window: nothing was pushed yet.
+        assert len(api.messages_to(FOLLOWER.id)) == 1
+        async with bot_process(env, log):
+            pushes = await api.wait_for_messages(FOLLOWER.id, 2, timeout=START_SECONDS)
+            await asyncio.sleep(3)
+        assert len(api.messages_to(FOLLOWER.id)) == 2
+        assert "asylum status is now <b>refugee</b>" in (pushes[1].text or "")
+        assert len(api.messages_to(EDITOR.id)) == 1  # the command was applied once
+    assert TOKEN not in log.read_text()
+
+
+async def test_token_appears_in_no_log_line(database_url: str, tmp_path: Path) -> None:
+    api = LocalBotApi(TOKEN)
+    log = tmp_path / "casewatch.log"
+    async with serve_local_api(api) as url:
+        env = _environment(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=url,
+            DATABASE_URL=database_url,
+        )
+        api.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+        async with bot_process(env, log):
+            await api.user_sends(FOLLOWER, None, "/help")
+            await api.user_sends(FOLLOWER, None, "/help")
+            await api.wait_for_messages(FOLLOWER.id, 1, timeout=START_SECONDS)
+    text = log.read_text()
+    assert "starting" in text  # the process did log
+    assert "update failed" in text  # including a traceback
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
