@@ -16,13 +16,13 @@ from handlers.context import SERVICES, CaseContext, Services
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import LANGUAGES, t
 from handlers.registry import COMMANDS, add_handlers
+from handlers.who import KnownNames
 from storage.admins import sync_owners
 from storage.engine import create_engine, session_scope
-from storage.names import NameIndex
-from storage.people import all_spellings
 
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
 OUTBOX_JOB = "outbox"
+GET_UPDATES_CONNECTIONS = 4
 
 
 def build_application(settings: Settings) -> CaseApplication:
@@ -56,6 +56,10 @@ def build_application(settings: Settings) -> CaseApplication:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
+        # getUpdates gets a pool of one connection by default. A long poll cut off mid-flight
+        # (by stopping, or by a network drop) can leave that connection checked out, and
+        # every later getUpdates then fails with "Pool timeout": leave room to recover.
+        .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -67,11 +71,10 @@ def build_application(settings: Settings) -> CaseApplication:
 async def start_services(settings: Settings) -> Services:
     """Connect to the database, make ADMIN_IDS owners, and load the name index."""
     engine = create_engine(settings.database_url)
-    names = NameIndex()
+    names = KnownNames()
     async with session_scope(engine) as session:
         await sync_owners(session=session, owner_ids=settings.admin_ids)
-        for person_id, spelling in await all_spellings(session=session):
-            names.add(person_id, spelling)
+        await names.catch_up(session)
     return Services(
         engine=engine,
         names=names,

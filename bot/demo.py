@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.app import build_application, polling
 from bot.localapi import DEMO_TOKEN, LocalBotApi, SentMessage, User, serve_local_api
 from bot.seed import seed_demo_records
@@ -89,7 +91,7 @@ async def _demo(settings: Settings) -> None:
         async with serve_local_api(api) as url:
             demo_settings = settings.model_copy(
                 update={
-                    "telegram_bot_token": DEMO_TOKEN,
+                    "telegram_bot_token": SecretStr(DEMO_TOKEN),
                     "telegram_api_url": url,
                     "database_url": database_url,
                     "admin_ids": frozenset({PERSONAS["editor"].user.id}),

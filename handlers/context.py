@@ -5,11 +5,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage.names import NameIndex
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.i18n import language_of
+from handlers.who import KnownNames
 
 
 @dataclass
@@ -17,7 +17,7 @@ class Services:
     """Long-lived services, built in the application's post_init and closed in post_shutdown."""
 
     engine: AsyncEngine
-    names: NameIndex
+    names: KnownNames
     default_tz: str
     grace: timedelta
     owner_ids: frozenset[int]

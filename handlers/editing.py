@@ -49,9 +49,6 @@ async def addperson(update: Update, context: CaseContext) -> None:
             actor_id=_actor(update),
             grace=services.grace,
         )
-    assert added.id is not None
-    for spelling in spellings:
-        services.names.add(added.id, spelling)
     await reply(update, t(lang, "editor.person_added", person=person_title(added)))
 
 

@@ -39,8 +39,9 @@ async def find(update: Update, context: CaseContext) -> None:
     except BadArguments as error:
         await reply_usage(update, "find", error, lang)
         return
-    matches = context.services.names.search(query, limit=MAX_CANDIDATES)
     async with session_scope(context.services.engine) as session:
+        index = await context.services.names.catch_up(session)
+        matches = index.search(query, limit=MAX_CANDIDATES)
         people = await people_by_ids(
             session=session,
             person_ids=[match.person_id for match in matches],

@@ -9,11 +9,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from storage.names import NameMatch
 
 from handlers.i18n import t
 from storage.following import Following
 from storage.models import Event, EventKind, Person
+from storage.names import NameMatch
 from storage.people import HearingSlot, PersonCard
 from storage.timeline import load_value
 

@@ -3,15 +3,34 @@
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from storage.names import NameIndex
 
 from handlers.parsing import Who
 from storage.models import Person, Visibility
-from storage.people import get_person, people_by_ids
+from storage.names import NameIndex
+from storage.people import get_person, people_by_ids, spellings_after
 
 MAX_CANDIDATES = 8
 # A best match this many points ahead of the next one is taken as the person meant.
 CLEAR_LEAD = 10.0
+
+
+@dataclass
+class KnownNames:
+    """This process's name index, caught up with the database before each lookup.
+
+    Spellings added by another process (or by `casewatch seed`) are picked up by id.
+    """
+
+    index: NameIndex = field(default_factory=NameIndex)
+    last_id: int = 0
+
+    async def catch_up(self, session: AsyncSession) -> NameIndex:
+        for row_id, person_id, spelling in await spellings_after(
+            session=session, after_id=self.last_id
+        ):
+            self.index.add(person_id, spelling)
+            self.last_id = row_id
+        return self.index
 
 
 @dataclass(frozen=True)
@@ -21,7 +40,7 @@ class Resolution:
 
 
 async def resolve_who(
-    *, session: AsyncSession, names: NameIndex, who: Who, include_restricted: bool
+    *, session: AsyncSession, names: KnownNames, who: Who, include_restricted: bool
 ) -> Resolution:
     """One person when the reference is clear, else the candidates (possibly none)."""
     if who.person_id is not None:
@@ -30,7 +49,8 @@ async def resolve_who(
             include_restricted or person.visibility == Visibility.PUBLIC
         )
         return Resolution(person=person if visible else None)
-    matches = names.search(who.text, limit=MAX_CANDIDATES)
+    index = await names.catch_up(session)
+    matches = index.search(who.text, limit=MAX_CANDIDATES)
     people = await people_by_ids(
         session=session,
         person_ids=[match.person_id for match in matches],

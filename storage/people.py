@@ -49,10 +49,20 @@ async def get_person_by_name(*, session: AsyncSession, name: str) -> Person | No
     return (await session.exec(select(Person).where(Person.name == name))).first()
 
 
-async def all_spellings(*, session: AsyncSession) -> Sequence[tuple[int, str]]:
-    """(person id, spelling) for every stored spelling: what the name index is built from."""
-    statement = select(PersonName.person_id, PersonName.spelling).order_by(col(PersonName.id))
-    return (await session.exec(statement)).all()
+async def spellings_after(
+    *, session: AsyncSession, after_id: int
+) -> Sequence[tuple[int, int, str]]:
+    """(row id, person id, spelling) of the spellings stored after row `after_id`, in order.
+
+    What a process's name index is built from, and kept up to date with.
+    """
+    statement = (
+        select(PersonName.id, PersonName.person_id, PersonName.spelling)
+        .where(col(PersonName.id) > after_id)
+        .order_by(col(PersonName.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return [(row_id, person_id, spelling) for row_id, person_id, spelling in rows if row_id]
 
 
 async def spellings_of(*, session: AsyncSession, person_id: int) -> list[str]:

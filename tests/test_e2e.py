@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from storage.engine import create_engine, session_scope
+from storage.people import add_person
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, KAZAKH, RUSSIAN, STRANGER, Story, story
 
 
@@ -134,3 +136,14 @@ async def test_blocked_follower_is_deactivated_and_not_retried(bot: Story) -> No
     await bot.quiet_for(1.5)
     refused = [call for call in bot.api.failed if call.chat_id == FOLLOWER.id]
     assert len(refused) == 1 and refused[0].error_code == 403
+
+
+async def test_person_added_by_another_process_is_found(bot: Story, database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:
+        await add_person(
+            session=session, name="Aidos Sadyq", other_spellings=["Айдос Садық"], actor_id=None
+        )
+    await engine.dispose()
+    found = await bot.say(FOLLOWER, "/person Айдос Садык")
+    assert (found.text or "").startswith("<b>Aidos Sadyq</b>")
