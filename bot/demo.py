@@ -41,7 +41,7 @@ PERSONAS = {
         Persona("aigerim", User(1001, "Aigerim", language_code="en"), "subscriber, English"),
         Persona("dana", User(1002, "Дана", language_code="ru"), "subscriber, Russian"),
         Persona("asel", User(1003, "Әсел", language_code="kk"), "subscriber, Kazakh"),
-        Persona("editor", User(1000, "Editor", language_code="en"), "editor (ADMIN_IDS)"),
+        Persona("editor", User(1000, "Editor", language_code="en"), "keeps the records"),
     )
 }
 NAMES = {persona.user.id: persona.key for persona in PERSONAS.values()}
