@@ -10,7 +10,9 @@ from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.outbox import work_outbox
+from bot.outbox import SENDER, expand_events
+from bot.pacing import Limits, Pacer, PacingRateLimiter
+from bot.sender import Sender, SenderSettings
 from bot.settings import Settings
 from handlers.context import SERVICES, CaseContext, Services
 from handlers.guards import EDITOR_COMMANDS
@@ -30,13 +32,35 @@ def build_application(settings: Settings) -> CaseApplication:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
 
+    pacer = Pacer(Limits(per_second=settings.rate_per_second))
+
     async def post_init(application: CaseApplication) -> None:
-        application.bot_data[SERVICES] = await start_services(settings)
+        services = await start_services(settings)
+        application.bot_data[SERVICES] = services
+        sender = Sender(
+            bot=application.bot,
+            engine=services.engine,
+            pacer=pacer,
+            settings=SenderSettings(
+                concurrency=settings.send_concurrency,
+                lease=timedelta(seconds=settings.delivery_lease_seconds),
+                paid_broadcast=settings.paid_broadcast,
+            ),
+            owner_ids=settings.admin_ids,
+        )
+        application.bot_data[SENDER] = sender
+        sender.start()
         await _set_command_menus(application)
         assert application.job_queue is not None
         application.job_queue.run_repeating(
-            work_outbox, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
+            expand_events, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
         )
+
+    async def post_stop(application: CaseApplication) -> None:
+        """Finish the sends in flight while the bot can still talk to Telegram."""
+        sender: Sender | None = application.bot_data.get(SENDER)
+        if sender is not None:
+            await sender.close()
 
     async def post_shutdown(application: CaseApplication) -> None:
         services: Services | None = application.bot_data.get(SERVICES)
@@ -60,7 +84,9 @@ def build_application(settings: Settings) -> CaseApplication:
         # (by stopping, or by a network drop) can leave that connection checked out, and
         # every later getUpdates then fails with "Pool timeout": leave room to recover.
         .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
+        .rate_limiter(PacingRateLimiter(pacer))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -115,6 +141,8 @@ async def polling(application: CaseApplication) -> AsyncIterator[CaseApplication
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

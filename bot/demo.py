@@ -7,8 +7,6 @@ the terminal plays the people: subscribers in three languages and an editor.
 
 import asyncio
 import contextlib
-import html
-import re
 import sys
 import tempfile
 import threading
@@ -21,6 +19,7 @@ from bot.app import build_application, polling
 from bot.localapi import DEMO_TOKEN, LocalBotApi, SentMessage, User, serve_local_api
 from bot.seed import seed_demo_records
 from bot.settings import Settings
+from handlers.render import html_to_plain
 from storage.engine import create_engine
 from storage.migrate import upgrade_database
 
@@ -55,18 +54,11 @@ Changes reach followers after {DEMO_GRACE_SECONDS:.0f} s (NOTIFY_GRACE_SECONDS).
 Try: /find kaisha · /subscribe Qaisha Aqan · :as editor · /sethearing Qaisha Aqan 2026-12-03 10:00
 """
 
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain(text: str) -> str:
-    """Telegram HTML as terminal text."""
-    return html.unescape(_TAG.sub("", text))
-
 
 def show(message: SentMessage) -> None:
     """Print what the bot sent, to whom, with its buttons numbered."""
     who = NAMES.get(message.chat_id, str(message.chat_id))
-    body = plain(message.text or "").replace("\n", "\n    ")
+    body = html_to_plain(message.text or "").replace("\n", "\n    ")
     print(f"\n[bot → {who}]\n    {body}")
     rows = (message.reply_markup or {}).get("inline_keyboard") or []
     buttons = [button["text"] for row in rows for button in row]

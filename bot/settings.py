@@ -5,6 +5,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+PAID_RATE = 1000.0
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -15,8 +17,22 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     casewatch_tz: str = "Asia/Almaty"
     notify_grace_seconds: float = Field(default=60.0, ge=0)
-    # How often the outbox is worked (expand due events, send what is due), in seconds.
+    # How often due events are expanded into deliveries, in seconds.
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    # Telegram's ceiling for a bot: about 30 messages a second (1,000 with paid broadcast).
+    send_rate_per_second: float = Field(default=30.0, gt=0)
+    paid_broadcast: bool = False
+    send_concurrency: int = Field(default=32, ge=1)
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def rate_per_second(self) -> float:
+        """The overall pace: paid broadcast lifts it to Telegram's 1,000 a second."""
+        return (
+            max(self.send_rate_per_second, PAID_RATE)
+            if self.paid_broadcast
+            else self.send_rate_per_second
+        )
 
     @field_validator("admin_ids", mode="before")
     @classmethod

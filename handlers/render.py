@@ -3,9 +3,10 @@
 Every stored value is HTML-escaped here; every message is kept under Telegram's 4,096 characters.
 """
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
-from html import escape
+from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -27,6 +28,39 @@ def fit(text: str, limit: int = MAX_MESSAGE) -> str:
         return text
     cut = text[: limit - len(_ELLIPSIS)]
     return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + _ELLIPSIS
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Parts under `limit`, cut at paragraph boundaries (then lines, then anywhere)."""
+    parts: list[str] = []
+    for paragraph in text.split("\n\n"):
+        pieces = [paragraph] if len(paragraph) <= limit else _cut_lines(paragraph, limit)
+        for piece in pieces:
+            if parts and len(parts[-1]) + 2 + len(piece) <= limit:
+                parts[-1] += "\n\n" + piece
+            else:
+                parts.append(piece)
+    return parts
+
+
+def _cut_lines(paragraph: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    for line in paragraph.split("\n"):
+        chunks = [line[start : start + limit] for start in range(0, len(line), limit)] or [""]
+        for chunk in chunks:
+            if pieces and len(pieces[-1]) + 1 + len(chunk) <= limit:
+                pieces[-1] += "\n" + chunk
+            else:
+                pieces.append(chunk)
+    return pieces
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_plain(text: str) -> str:
+    """Telegram HTML as plain text: tags dropped, entities decoded."""
+    return unescape(_TAG.sub("", text))
 
 
 def _locale(language: str) -> str:

@@ -5,6 +5,7 @@ after Telegram accepted it; a lease that expires (the process died mid-send) mak
 the delivery due again.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from storage.models import (
     SubscriptionScope,
     UTCDateTime,
     Visibility,
+    utcnow,
 )
 
 
@@ -148,3 +150,80 @@ async def deactivate_chat(*, session: AsyncSession, chat_id: int, error: str) ->
         .where(col(Delivery.chat_id) == chat_id, col(Delivery.state) == DeliveryState.PENDING)
         .values(state=DeliveryState.DROPPED, lease_until=None, last_error=error[:500])
     )
+
+
+async def mark_sent_many(
+    *, session: AsyncSession, sent: Sequence[tuple[int, int | None]], now: datetime
+) -> None:
+    """Settle many deliveries at once: (delivery id, Telegram message id) each."""
+    if not sent:
+        return
+    # ORM bulk UPDATE by primary key: one statement, executed for many rows.
+    await session.exec(
+        update(Delivery),
+        params=[
+            {
+                "id": delivery_id,
+                "state": DeliveryState.SENT,
+                "message_id": message_id,
+                "sent_at": now,
+                "lease_until": None,
+            }
+            for delivery_id, message_id in sent
+        ],
+    )
+
+
+async def mark_dead(*, session: AsyncSession, delivery_id: int, error: str) -> None:
+    """Give up on a delivery (the owners are told by the caller)."""
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(state=DeliveryState.DEAD, lease_until=None, last_error=error[:500])
+    )
+
+
+async def migrate_chat(*, session: AsyncSession, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: its settings, subscriptions and pending deliveries move.
+
+    One transaction; what the new id already has is kept and the old duplicate dropped.
+    """
+    old = await session.get(Chat, old_id)
+    if old is None:
+        return
+    if await session.get(Chat, new_id) is None:
+        session.add(
+            Chat(
+                id=new_id,
+                kind="supergroup",
+                language=old.language,
+                reminder_offsets=old.reminder_offsets,
+                quiet_hours=old.quiet_hours,
+                digest_hour=old.digest_hour,
+            )
+        )
+        await session.flush()
+    following = select(Subscription).where(col(Subscription.chat_id) == new_id)
+    followed = {(s.scope, s.person_id) for s in (await session.exec(following)).all()}
+    for subscription in (
+        await session.exec(select(Subscription).where(col(Subscription.chat_id) == old_id))
+    ).all():
+        if (subscription.scope, subscription.person_id) not in followed:
+            subscription.chat_id = new_id
+            session.add(subscription)
+    pending = col(Delivery.state) == DeliveryState.PENDING
+    owed = select(Delivery.event_id).where(col(Delivery.chat_id) == new_id)
+    owed_events = set((await session.exec(owed)).all())
+    for delivery in (
+        await session.exec(select(Delivery).where(col(Delivery.chat_id) == old_id, pending))
+    ).all():
+        if delivery.event_id in owed_events:
+            delivery.state = DeliveryState.DROPPED
+            delivery.last_error = "chat migrated; the new chat has it already"
+        else:
+            delivery.chat_id = new_id
+            delivery.lease_until = None
+            delivery.next_attempt_at = utcnow()
+        session.add(delivery)
+    old.active = False
+    session.add(old)

@@ -1,0 +1,163 @@
+"""Pacing every message the bot sends, so that Telegram never has to refuse one.
+
+Telegram allows a bot about 30 messages a second overall, one a second in a chat and 20
+a minute in a group, and answers bursts with 429s and growing waits. `Pacer` spaces sends
+evenly under those ceilings and, after a 429, holds every send for its `retry_after`.
+Replies to people talking to the bot are *interactive* and take the next free slot ahead
+of broadcast traffic, which queues behind them.
+
+`PacingRateLimiter` plugs the pacer into python-telegram-bot (its `BaseRateLimiter`), so
+handler replies and the outbox sender share one pace. The sender marks its sends with
+`rate_limit_args=BROADCAST`.
+"""
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+BROADCAST = {"broadcast": True}
+# Calls that put a message in a chat (and so count against Telegram's limits).
+_PACED_PREFIXES = ("send", "copy", "forward", "edit")
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: float = 30.0
+    chat_interval: float = 1.0
+    group_per_minute: int = 20
+
+
+class Pacer:
+    """Slots for sends: evenly spaced overall, one a second per chat, 20 a minute per group."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._interval = 1.0 / limits.per_second
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_ready: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        self._interactive_waiting = 0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send for `seconds` (Telegram's retry_after)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def chat_ready_in(self, chat_id: int) -> float:
+        """Seconds until `chat_id` may receive its next message (0: now)."""
+        return max(0.0, self._chat_free_at(chat_id) - self._clock())
+
+    async def wait_turn(self, chat_id: int | None, *, interactive: bool) -> None:
+        """Return when a message to `chat_id` may be sent; interactive sends go first."""
+        if interactive:
+            self._interactive_waiting += 1
+        try:
+            while True:
+                now = self._clock()
+                ready_at = max(self._paused_until, self._chat_free_at(chat_id))
+                if ready_at > now:
+                    await asyncio.sleep(ready_at - now)
+                    continue
+                if not interactive and self._interactive_waiting:
+                    await asyncio.sleep(self._interval)
+                    continue
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + self._interval
+                self._record(chat_id, slot)
+                if slot > now:
+                    await asyncio.sleep(slot - now)
+                return
+        finally:
+            if interactive:
+                self._interactive_waiting -= 1
+
+    def _chat_free_at(self, chat_id: int | None) -> float:
+        if chat_id is None:
+            return 0.0
+        free_at = self._chat_ready.get(chat_id, 0.0)
+        sends = self._group_sends.get(chat_id)
+        if sends and len(sends) >= self.limits.group_per_minute:
+            free_at = max(free_at, sends[0] + 60.0)
+        return free_at
+
+    def _record(self, chat_id: int | None, slot: float) -> None:
+        if chat_id is None:
+            return
+        self._chat_ready[chat_id] = slot + self.limits.chat_interval
+        if chat_id < 0:  # groups and supergroups have negative ids
+            sends = self._group_sends.setdefault(chat_id, deque())
+            sends.append(slot)
+            while sends and sends[0] <= slot - 60.0:
+                sends.popleft()
+        if len(self._chat_ready) > 100_000:
+            self._forget_idle(slot)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop chats with no send in the last minute (they are free anyway)."""
+        self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now - 60.0}
+        self._group_sends = {
+            c: s for c, s in self._group_sends.items() if s and s[-1] > now - 60.0
+        }
+
+
+class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
+    """python-telegram-bot's rate limiter interface over one `Pacer`.
+
+    A 429 pauses every send; an interactive call (a reply) is then tried once more, a
+    broadcast call raises so the outbox can reschedule its delivery.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if not endpoint.startswith(_PACED_PREFIXES):
+            return await callback(*args, **kwargs)
+        interactive = not (rate_limit_args or {}).get("broadcast", False)
+        chat_id = _chat_id(data)
+        await self.pacer.wait_turn(chat_id, interactive=interactive)
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as error:
+            self.pacer.pause(retry_seconds(error))
+            if not interactive:
+                raise
+        await self.pacer.wait_turn(chat_id, interactive=True)
+        return await callback(*args, **kwargs)
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    try:
+        return int(data["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """A 429's retry_after in seconds (an int, or a timedelta with PTB_TIMEDELTA set)."""
+    retry_after = error.retry_after
+    return (
+        retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+    )

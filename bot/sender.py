@@ -1,0 +1,311 @@
+"""The sender: every due delivery goes out once, as fast as the pacer allows, through failures.
+
+Deliveries are leased before they are sent and settled after: marked sent with Telegram's
+message id (in small batches, so the database keeps up with a paid broadcast), rescheduled
+with jittered backoff, moved to a migrated group's new id, or dropped when the chat is gone.
+Several sends are kept in flight, since Telegram takes tens to hundreds of milliseconds to
+answer each. One failing chat never holds up another: each send settles on its own.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+
+from bot.pacing import BROADCAST, Pacer, retry_seconds
+from handlers.i18n import t
+from handlers.render import html_to_plain, render_push, split_message
+from handlers.replies import card_buttons
+from storage.engine import session_scope
+from storage.models import utcnow
+from storage.outbox import (
+    Outgoing,
+    deactivate_chat,
+    lease_deliveries,
+    mark_dead,
+    mark_sent_many,
+    migrate_chat,
+    retry_later,
+)
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = timedelta(hours=24)
+MAX_BACKOFF_SECONDS = 3600.0
+CHAT_NOT_FOUND_ATTEMPTS = 3
+# A chat that may not receive for longer than this (a busy group) is rescheduled, not waited on.
+MAX_CHAT_WAIT_SECONDS = 2.0
+READ_TIMEOUT = "read timeout"
+SETTLE_EVERY_SECONDS = 0.2
+SETTLE_BATCH = 500
+IDLE_SECONDS = 0.5
+
+
+class Failure(Enum):
+    """What a failed send means for its delivery."""
+
+    BLOCKED = "blocked"  # 403: blocked, kicked, deactivated: never retried
+    MIGRATED = "migrated"  # the group is now a supergroup with a new id
+    CHAT_NOT_FOUND = "chat_not_found"  # retried a few times, then the chat is deactivated
+    TOO_LONG = "too_long"  # split at paragraphs and sent again
+    BAD_MARKUP = "bad_markup"  # sent again as plain text
+    FLOOD = "flood"  # 429: everything paused for retry_after, then again
+    MAYBE_DELIVERED = "maybe_delivered"  # read timeout: Telegram may have it; one more try
+    TRANSIENT = "transient"  # network, 5xx, other timeouts: backoff with jitter
+    PERMANENT = "permanent"  # any other 400: dead at once, the owners are told
+
+
+def classify(error: TelegramError) -> Failure:
+    """Sort a failed send by what should happen to its delivery."""
+    if isinstance(error, Forbidden):
+        return Failure.BLOCKED
+    if isinstance(error, ChatMigrated):
+        return Failure.MIGRATED
+    if isinstance(error, RetryAfter):
+        return Failure.FLOOD
+    if isinstance(error, BadRequest):
+        text = error.message.lower()
+        if "chat not found" in text:
+            return Failure.CHAT_NOT_FOUND
+        if "too long" in text:
+            return Failure.TOO_LONG
+        if "parse entities" in text:
+            return Failure.BAD_MARKUP
+        return Failure.PERMANENT
+    if isinstance(error, TimedOut) and isinstance(error.__cause__, httpx.ReadTimeout):
+        return Failure.MAYBE_DELIVERED
+    return Failure.TRANSIENT
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """2, 4, 8 … seconds (at most an hour), each jittered by ±50%."""
+    base = min(2.0 ** max(attempts, 1), MAX_BACKOFF_SECONDS)
+    return timedelta(seconds=base * (rng or random).uniform(0.5, 1.5))
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    concurrency: int = 32
+    lease: timedelta = timedelta(seconds=30)
+    paid_broadcast: bool = False
+
+
+class Sender:
+    """The long-lived sending service: start it in post_init, close it in post_shutdown."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        engine: AsyncEngine,
+        pacer: Pacer,
+        settings: SenderSettings,
+        owner_ids: frozenset[int],
+    ) -> None:
+        self.bot, self.engine, self.pacer = bot, engine, pacer
+        self.settings = settings
+        self.owner_ids = owner_ids
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sent: list[tuple[int, int | None]] = []
+        self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._send_loop(), name="sender"),
+            asyncio.create_task(self._settle_loop(), name="sender-settle"),
+        ]
+
+    def wake(self) -> None:
+        """New deliveries are due: look now rather than at the next idle tick."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Stop leasing, let the sends in flight finish, settle them."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+        await self._settle()
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            try:
+                leased = await self._lease()
+            except Exception:
+                log.exception("could not lease deliveries")
+                leased = 0
+            if not leased:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+                self._wake.clear()
+
+    async def _lease(self) -> int:
+        """Lease as many due deliveries as there are free slots, and start sending them."""
+        while len(self._in_flight) >= self.settings.concurrency:
+            self._room.clear()
+            await self._room.wait()
+        async with session_scope(self.engine) as session:
+            batch = await lease_deliveries(
+                session=session,
+                now=utcnow(),
+                lease=self.settings.lease,
+                limit=self.settings.concurrency - len(self._in_flight),
+            )
+        for outgoing in batch:
+            task = asyncio.create_task(self._deliver(outgoing))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(batch)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._room.set()
+        if not task.cancelled() and task.exception():
+            log.error("delivery task failed", exc_info=task.exception())
+
+    async def _deliver(self, outgoing: Outgoing) -> None:
+        delivery, chat = outgoing.delivery, outgoing.chat
+        assert delivery.id is not None
+        wait = self.pacer.chat_ready_in(chat.id)
+        if wait > MAX_CHAT_WAIT_SECONDS:
+            await self._reschedule(delivery.id, "chat busy", utcnow() + timedelta(seconds=wait))
+            return
+        text = self._text(outgoing)
+        try:
+            message = await self._send(chat.id, text, outgoing)
+        except TelegramError as error:
+            await self._failed(outgoing, error, text)
+            return
+        self._record_sent(delivery.id, message.message_id)
+
+    async def _send(
+        self, chat_id: int, text: str, outgoing: Outgoing, *, html: bool = True
+    ) -> Message:
+        return await self.bot.send_message(
+            chat_id,
+            text,
+            parse_mode="HTML" if html else None,
+            reply_markup=card_buttons([outgoing.person]),
+            allow_paid_broadcast=self.settings.paid_broadcast or None,
+            rate_limit_args=BROADCAST,  # type: ignore[call-arg]
+        )
+
+    def _text(self, outgoing: Outgoing) -> str:
+        """The push text, rendered once per event and language."""
+        assert outgoing.event.id is not None
+        key = (outgoing.event.id, outgoing.chat.language)
+        text = self._texts.get(key)
+        if text is None:
+            text = render_push(outgoing.event, outgoing.person, outgoing.chat.language)
+            self._texts[key] = text
+            if len(self._texts) > 1024:
+                self._texts.popitem(last=False)
+        return text
+
+    def _record_sent(self, delivery_id: int, message_id: int | None) -> None:
+        """Telegram has it: marked sent in the database by the next settle."""
+        self._sent.append((delivery_id, message_id))
+
+    # --- failures ------------------------------------------------------------------------
+
+    async def _failed(self, outgoing: Outgoing, error: TelegramError, text: str) -> None:
+        """Settle a failed send by what the failure means."""
+        delivery, chat = outgoing.delivery, outgoing.chat
+        assert delivery.id is not None
+        failure = classify(error)
+        now = utcnow()
+        if failure is Failure.BLOCKED:
+            log.info("chat %s is gone (%s): deactivated", chat.id, error.message)
+            async with session_scope(self.engine) as session:
+                await deactivate_chat(session=session, chat_id=chat.id, error=error.message)
+        elif failure is Failure.MIGRATED:
+            assert isinstance(error, ChatMigrated)
+            async with session_scope(self.engine) as session:
+                await migrate_chat(session=session, old_id=chat.id, new_id=error.new_chat_id)
+            self.wake()
+        elif failure is Failure.FLOOD:
+            assert isinstance(error, RetryAfter)
+            wait = timedelta(seconds=retry_seconds(error))
+            await self._reschedule(delivery.id, error.message, now + wait)
+        elif failure in (Failure.TOO_LONG, Failure.BAD_MARKUP):
+            await self._send_reshaped(outgoing, text, failure)
+        elif failure is Failure.CHAT_NOT_FOUND and delivery.attempts >= CHAT_NOT_FOUND_ATTEMPTS:
+            async with session_scope(self.engine) as session:
+                await deactivate_chat(session=session, chat_id=chat.id, error=error.message)
+        elif failure is Failure.MAYBE_DELIVERED and (delivery.last_error or "") == READ_TIMEOUT:
+            # Telegram may well have delivered both times: a third send risks a duplicate.
+            log.warning("delivery %s timed out twice; taken as delivered", delivery.id)
+            self._record_sent(delivery.id, None)
+        elif failure is Failure.PERMANENT or now - delivery.created_at > GIVE_UP_AFTER:
+            await self._give_up(outgoing, error.message)
+        else:
+            reason = READ_TIMEOUT if failure is Failure.MAYBE_DELIVERED else error.message
+            await self._reschedule(delivery.id, reason, now + backoff(delivery.attempts))
+
+    async def _send_reshaped(self, outgoing: Outgoing, text: str, failure: Failure) -> None:
+        """Send again in parts under the limit, or as plain text when the markup was refused."""
+        assert outgoing.delivery.id is not None
+        html = failure is Failure.TOO_LONG
+        parts = split_message(text) if html else split_message(html_to_plain(text))
+        try:
+            for part in parts:
+                message = await self._send(outgoing.chat.id, part, outgoing, html=html)
+        except TelegramError as error:
+            await self._give_up(outgoing, f"{failure.value}, then: {error.message}")
+            return
+        self._record_sent(outgoing.delivery.id, message.message_id)
+
+    async def _reschedule(self, delivery_id: int, error: str, when: datetime) -> None:
+        async with session_scope(self.engine) as session:
+            await retry_later(session=session, delivery_id=delivery_id, error=error, retry_at=when)
+
+    async def _give_up(self, outgoing: Outgoing, error: str) -> None:
+        """Mark the delivery dead and tell the owners."""
+        delivery = outgoing.delivery
+        assert delivery.id is not None
+        log.error("delivery %s to chat %s is dead: %s", delivery.id, outgoing.chat.id, error)
+        async with session_scope(self.engine) as session:
+            await mark_dead(session=session, delivery_id=delivery.id, error=error)
+        alert = t("en", "owner.dead_letter", delivery=delivery.id, chat=outgoing.chat.id)
+        for owner_id in self.owner_ids:
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(owner_id, alert, parse_mode=None)
+
+    # --- settling ------------------------------------------------------------------------
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SETTLE_EVERY_SECONDS)
+            try:
+                await self._settle()
+            except Exception:
+                log.exception("could not mark deliveries sent; will try again")
+
+    async def _settle(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent[:SETTLE_BATCH], self._sent[SETTLE_BATCH:]
+            try:
+                async with session_scope(self.engine) as session:
+                    await mark_sent_many(session=session, sent=batch, now=utcnow())
+            except Exception:
+                self._sent[:0] = batch
+                raise
