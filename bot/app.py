@@ -45,6 +45,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 concurrency=settings.send_concurrency,
                 lease=timedelta(seconds=settings.delivery_lease_seconds),
                 paid_broadcast=settings.paid_broadcast,
+                retry_base_seconds=settings.retry_base_seconds,
             ),
             owner_ids=settings.admin_ids,
         )

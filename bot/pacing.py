@@ -14,7 +14,7 @@ handler replies and the outbox sender share one pace. The sender marks its sends
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,10 +37,17 @@ class Limits:
 class Pacer:
     """Slots for sends: evenly spaced overall, one a second per chat, 20 a minute per group."""
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limits = limits
         self._clock = clock
-        self._interval = 1.0 / limits.per_second
+        self._sleep = sleep
+        # A hair over 1/rate, so float rounding never fits rate+1 sends in one second.
+        self._interval = 1.0 / limits.per_second + 1e-6
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
@@ -64,16 +71,21 @@ class Pacer:
                 now = self._clock()
                 ready_at = max(self._paused_until, self._chat_free_at(chat_id))
                 if ready_at > now:
-                    await asyncio.sleep(ready_at - now)
+                    await self._sleep(ready_at - now)
                     continue
                 if not interactive and self._interactive_waiting:
-                    await asyncio.sleep(self._interval)
+                    await self._sleep(self._interval)
                     continue
                 slot = max(now, self._next_slot)
+                if slot > now and not interactive:
+                    # Broadcasts take a slot only when it has come, so that a reply
+                    # arriving meanwhile takes it first.
+                    await self._sleep(slot - now)
+                    continue
                 self._next_slot = slot + self._interval
                 self._record(chat_id, slot)
                 if slot > now:
-                    await asyncio.sleep(slot - now)
+                    await self._sleep(slot - now)
                 return
         finally:
             if interactive:

@@ -86,10 +86,10 @@ def classify(error: TelegramError) -> Failure:
     return Failure.TRANSIENT
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """2, 4, 8 … seconds (at most an hour), each jittered by ±50%."""
-    base = min(2.0 ** max(attempts, 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=base * (rng or random).uniform(0.5, 1.5))
+def backoff(attempts: int, base: float = 2.0, rng: random.Random | None = None) -> timedelta:
+    """`base`, twice that, four times … (at most an hour), each jittered by ±50%."""
+    seconds = min(base * 2.0 ** (max(attempts, 1) - 1), MAX_BACKOFF_SECONDS)
+    return timedelta(seconds=seconds * (rng or random).uniform(0.5, 1.5))
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ class SenderSettings:
     concurrency: int = 32
     lease: timedelta = timedelta(seconds=30)
     paid_broadcast: bool = False
+    retry_base_seconds: float = 2.0
 
 
 class Sender:
@@ -259,7 +260,8 @@ class Sender:
             await self._give_up(outgoing, error.message)
         else:
             reason = READ_TIMEOUT if failure is Failure.MAYBE_DELIVERED else error.message
-            await self._reschedule(delivery.id, reason, now + backoff(delivery.attempts))
+            wait = backoff(delivery.attempts, self.settings.retry_base_seconds)
+            await self._reschedule(delivery.id, reason, now + wait)
 
     async def _send_reshaped(self, outgoing: Outgoing, text: str, failure: Failure) -> None:
         """Send again in parts under the limit, or as plain text when the markup was refused."""

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     send_concurrency: int = Field(default=32, ge=1)
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    # The first retry of a failed send waits about this long; each next one twice as long.
+    retry_base_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def rate_per_second(self) -> float:

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.app import build_application, polling
+from bot.app import CaseApplication, build_application, polling
 from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, SentMessage, User, serve_local_api
 from bot.seed import seed_demo_records
 from bot.settings import Settings
@@ -27,6 +27,7 @@ class Story:
 
     api: LocalBotApi
     url: str
+    application: CaseApplication
 
     async def say(self, user: User, text: str, chat: Chat | None = None) -> SentMessage:
         """`user` writes `text`; returns the bot's next reply in that chat."""
@@ -69,8 +70,7 @@ async def story(database_url: str, **overrides: object) -> AsyncIterator[Story]:
     """The demo records loaded, the emulator serving, the bot running against it."""
     await seed(database_url)
     api = LocalBotApi(TOKEN)
-    async with (
-        serve_local_api(api) as url,
-        polling(build_application(settings_for(url, database_url, **overrides))),
-    ):
-        yield Story(api=api, url=url)
+    async with serve_local_api(api) as url:
+        application = build_application(settings_for(url, database_url, **overrides))
+        async with polling(application):
+            yield Story(api=api, url=url, application=application)

@@ -1,0 +1,177 @@
+"""The delivery engine against the emulator: Telegram's refusals, each handled as it should be."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+from telegram import Update
+
+from bot.localapi import User
+from storage.engine import create_engine, session_scope
+from storage.models import Chat, Delivery, Event, Subscription, utcnow
+from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, STRANGER, Story, story
+
+FAST = {"retry_base_seconds": 0.05}
+SUPERGROUP = -1009999999999
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[Story]:
+    async with story(database_url, **FAST) as running_story:
+        yield running_story
+
+
+async def _change(bot: Story, status: str = "refugee") -> None:
+    saved = await bot.say(EDITOR, f"/setasylum Qaisha Aqan {status}")
+    assert "Saved" in (saved.text or "")
+
+
+async def _deliveries(database_url: str) -> list[Delivery]:
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:
+        rows = list((await session.exec(select(Delivery).order_by(Delivery.id))).all())
+    await engine.dispose()
+    return rows
+
+
+async def test_retry_after_pauses_sending_then_the_push_arrives(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.fail_next("sendMessage", chat_id=FOLLOWER.id, error_code=429, retry_after=1)
+    await _change(bot)
+    pushes = await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10)
+    assert "refugee" in (pushes[1].text or "")
+    assert [f.error_code for f in bot.api.failed] == [429]
+
+
+async def test_group_upgraded_to_supergroup_moves_and_gets_the_push(
+    bot: Story, database_url: str
+) -> None:
+    await bot.say(STRANGER, "/subscribe Qaisha Aqan", chat=GROUP)
+    bot.api.migrate(GROUP.id, SUPERGROUP)
+    await _change(bot)
+    (push,) = await bot.api.wait_for_messages(SUPERGROUP, 1, timeout=10)
+    assert "refugee" in (push.text or "")
+    await _change(bot, "appeal")  # the next push goes straight to the new id
+    await bot.api.wait_for_messages(SUPERGROUP, 2, timeout=10)
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:
+        old = await session.get(Chat, GROUP.id)
+        followers = (await session.exec(select(Subscription.chat_id))).all()
+    await engine.dispose()
+    assert old is not None and not old.active
+    assert list(followers) == [SUPERGROUP]
+    assert len([f for f in bot.api.failed if f.chat_id == GROUP.id]) == 1
+
+
+async def test_chat_not_found_is_retried_then_deactivated(bot: Story, database_url: str) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.fail_next(
+        "sendMessage",
+        chat_id=FOLLOWER.id,
+        error_code=400,
+        description="Bad Request: chat not found",
+        times=10,
+    )
+    await _change(bot)
+    await bot.api.wait_until(
+        lambda: len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) >= 3, 10
+    )
+    await bot.quiet_for(1.0)
+    assert len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) == 3
+    (delivery,) = await _deliveries(database_url)
+    assert delivery.state == "dropped"
+
+
+async def test_refused_markup_is_sent_again_as_plain_text(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.fail_next(
+        "sendMessage",
+        chat_id=FOLLOWER.id,
+        error_code=400,
+        description="Bad Request: can't parse entities: unsupported start tag",
+    )
+    await _change(bot)
+    push = (await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10))[1]
+    assert push.parse_mode is None
+    assert "asylum status is now refugee" in (push.text or "") and "<b>" not in (push.text or "")
+
+
+async def test_too_long_message_is_sent_again_in_parts(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.fail_next(
+        "sendMessage",
+        chat_id=FOLLOWER.id,
+        error_code=400,
+        description="Bad Request: message is too long",
+    )
+    await _change(bot)
+    push = (await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10))[1]
+    assert "refugee" in (push.text or "") and push.parse_mode == "HTML"
+
+
+async def test_server_errors_are_retried_and_other_chats_are_not_held_up(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")
+    bot.api.fail_next("sendMessage", chat_id=FOLLOWER.id, error_code=502, times=2)
+    await _change(bot)
+    await bot.api.wait_for_messages(BYSTANDER.id, 2, timeout=10)
+    pushes = await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10)
+    assert "refugee" in (pushes[1].text or "")
+    assert len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) == 2
+
+
+async def test_delivery_failing_for_a_day_is_dead_and_owners_are_told(
+    bot: Story, database_url: str
+) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    await bot.say(EDITOR, "/help")  # the owner has a chat with the bot
+    bot.api.fail_next("sendMessage", chat_id=FOLLOWER.id, error_code=502, times=100)
+    engine = create_engine(database_url)
+    await _change(bot)
+    await bot.api.wait_until(lambda: any(f.chat_id == FOLLOWER.id for f in bot.api.failed), 10)
+    async with session_scope(engine) as session:  # as if it had been failing since yesterday
+        for delivery in (await session.exec(select(Delivery))).all():
+            delivery.created_at = utcnow() - timedelta(hours=25)
+            session.add(delivery)
+    await engine.dispose()
+    alert = await bot.api.wait_until(
+        lambda: any("marked dead" in (m.text or "") for m in bot.api.messages_to(EDITOR.id)), 10
+    )
+    assert alert is None
+    (delivery,) = await _deliveries(database_url)
+    assert delivery.state == "dead"
+
+
+async def test_editor_update_delivered_twice_is_applied_once(
+    bot: Story, database_url: str
+) -> None:
+    update = await bot.api.user_sends(EDITOR, None, "/setdetention Qaisha Aqan released")
+    await bot.api.wait_for_messages(EDITOR.id, 1)
+    application = bot.application
+    await application.process_update(Update.de_json(update, application.bot))
+    await bot.quiet_for(0.5)
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:
+        changes = (
+            await session.exec(select(Event).where(Event.kind == "detention_changed"))
+        ).all()
+    await engine.dispose()
+    assert len(changes) == 1 and len(bot.api.messages_to(EDITOR.id)) == 1
+
+
+async def test_reply_arrives_while_a_broadcast_is_under_way(database_url: str) -> None:
+    async with story(database_url, send_rate_per_second=20.0) as bot:
+        await bot.say(FOLLOWER, "/subscribe all")
+        for user_id in range(9000, 9060):  # sixty more followers: a three-second broadcast
+            await bot.say(User(user_id, f"F{user_id}"), "/subscribe all")
+        await _change(bot)
+        await bot.api.wait_until(lambda: len(bot.api.sent) > 70, 10)
+        reply = await bot.say(BYSTANDER, "/help")
+        pushes = [m for m in bot.api.sent if "refugee" in (m.text or "")]
+        await bot.api.wait_until(
+            lambda: len([m for m in bot.api.sent if "refugee" in (m.text or "")]) == 61, 15
+        )
+        last_push = [m for m in bot.api.sent if "refugee" in (m.text or "")][-1]
+        assert len(pushes) < 61 and reply.time < last_push.time
+        assert not bot.api.failed

@@ -1,0 +1,119 @@
+"""The pacer: Telegram's limits kept by spacing sends, on a simulated clock."""
+
+import asyncio
+import random
+
+import httpx
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.pacing import Limits, Pacer
+from bot.sender import Failure, backoff, classify
+
+GROUP = -1001
+
+
+class Clock:
+    """Simulated time: sleeping advances it at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+def _pacer(clock: Clock, **limits: float) -> Pacer:
+    return Pacer(Limits(**limits), clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+
+
+async def _send_times(pacer: Pacer, clock: Clock, chats: list[int]) -> list[float]:
+    times = []
+    for chat in chats:
+        await pacer.wait_turn(chat, interactive=False)
+        times.append(clock.now)
+    return times
+
+
+async def test_sends_are_spaced_under_the_overall_rate() -> None:
+    clock = Clock()
+    times = await _send_times(_pacer(clock, per_second=30.0), clock, list(range(1, 91)))
+    # 90 sends to 90 chats take three seconds, never more than 30 in any second.
+    assert times[-1] < 3.0
+    assert all(sum(1 for t in times if start <= t < start + 1.0) <= 30 for start in times)
+
+
+async def test_one_chat_gets_at_most_one_message_a_second() -> None:
+    clock = Clock()
+    times = await _send_times(_pacer(clock, per_second=30.0), clock, [5, 5, 5])
+    assert [round(t, 6) for t in times] == [0.0, 1.0, 2.0]
+
+
+async def test_a_group_gets_at_most_twenty_messages_a_minute() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0, chat_interval=0.0)
+    times = await _send_times(pacer, clock, [GROUP] * 21)
+    assert times[19] < 1.0 and times[20] >= 60.0
+
+
+async def test_retry_after_pauses_every_send() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0)
+    pacer.pause(5.0)
+    times = await _send_times(pacer, clock, [1, 2])
+    assert times[0] >= 5.0
+
+
+async def test_reply_goes_ahead_of_waiting_broadcast() -> None:
+    pacer = Pacer(Limits(per_second=50.0))  # real time: coroutines wait side by side
+    order: list[str] = []
+
+    async def broadcast(chat: int) -> None:
+        await pacer.wait_turn(chat, interactive=False)
+        order.append(f"broadcast {chat}")
+
+    async def reply() -> None:
+        await pacer.wait_turn(99, interactive=True)
+        order.append("reply")
+
+    await pacer.wait_turn(1, interactive=False)  # the broadcast has begun
+    await asyncio.gather(*(broadcast(chat) for chat in range(2, 12)), reply())
+    assert order.index("reply") == 0
+
+
+async def test_busy_chat_says_how_long_until_it_is_free() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0)
+    await pacer.wait_turn(7, interactive=False)
+    assert 0.9 < pacer.chat_ready_in(7) <= 1.0 and pacer.chat_ready_in(8) == 0.0
+
+
+def test_failures_are_sorted_by_what_to_do() -> None:
+    read_timeout = TimedOut()
+    read_timeout.__cause__ = httpx.ReadTimeout("read")
+    connect_timeout = TimedOut()
+    connect_timeout.__cause__ = httpx.ConnectTimeout("connect")
+    cases = {
+        Failure.BLOCKED: Forbidden("Forbidden: bot was blocked by the user"),
+        Failure.MIGRATED: ChatMigrated(-1002),
+        Failure.FLOOD: RetryAfter(3),
+        Failure.CHAT_NOT_FOUND: BadRequest("Bad Request: chat not found"),
+        Failure.TOO_LONG: BadRequest("Bad Request: message is too long"),
+        Failure.BAD_MARKUP: BadRequest("Bad Request: can't parse entities: bad tag"),
+        Failure.PERMANENT: BadRequest("Bad Request: message text is empty"),
+        Failure.MAYBE_DELIVERED: read_timeout,
+        Failure.TRANSIENT: connect_timeout,
+    }
+    for failure, error in cases.items():
+        assert classify(error) is failure, error
+    assert classify(NetworkError("Bad Gateway (502)")) is Failure.TRANSIENT
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    rng = random.Random(1)
+    first, later = backoff(1, rng=rng).total_seconds(), backoff(5, rng=rng).total_seconds()
+    assert 1.0 <= first <= 3.0 and 16.0 <= later <= 48.0
+    assert backoff(40, rng=rng).total_seconds() <= 5400.0
