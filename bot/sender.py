@@ -45,7 +45,7 @@ CHAT_NOT_FOUND_ATTEMPTS = 3
 # A chat that may not receive for longer than this (a busy group) is rescheduled, not waited on.
 MAX_CHAT_WAIT_SECONDS = 2.0
 READ_TIMEOUT = "read timeout"
-SETTLE_EVERY_SECONDS = 0.2
+SETTLE_EVERY_SECONDS = 0.1
 SETTLE_BATCH = 500
 IDLE_SECONDS = 0.5
 

@@ -5,11 +5,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import insert
+
+from bot.localapi import Chat as EmulatedChat
 from bot.localapi import LocalBotApi, serve_local_api
+from storage.engine import create_engine, session_scope
+from storage.models import Chat, Subscription
+from storage.people import get_person_by_name, set_status
 from tests.e2e import EDITOR, FOLLOWER, TOKEN, seed
 
 START_SECONDS = 30.0
@@ -112,3 +121,74 @@ async def test_token_appears_in_no_log_line(database_url: str, tmp_path: Path) -
     assert "starting" in text  # the process did log
     assert "update failed" in text  # including a traceback
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
+
+
+BROADCAST_CHATS = 1000
+IN_FLIGHT = 16
+
+
+async def _followers_of_everyone(database_url: str, count: int) -> list[int]:
+    """`count` private chats following everyone, and one change to push to them all."""
+    engine = create_engine(database_url)
+    chat_ids = list(range(500_000, 500_000 + count))
+    async with session_scope(engine) as session:
+        await session.exec(insert(Chat), params=[{"id": c, "language": "en"} for c in chat_ids])
+        await session.exec(
+            insert(Subscription), params=[{"chat_id": c, "scope": "all"} for c in chat_ids]
+        )
+        person = await get_person_by_name(session=session, name="Qaisha Aqan")
+        assert person is not None
+        await set_status(
+            session=session,
+            person=person,
+            field="asylum",
+            status="refugee",
+            since=None,
+            source=None,
+            actor_id=EDITOR.id,
+            grace=timedelta(0),
+        )
+    await engine.dispose()
+    return chat_ids
+
+
+async def test_broadcast_killed_midway_reaches_every_chat_duplicating_only_in_flight_sends(
+    database_url: str, tmp_path: Path
+) -> None:
+    await seed(database_url)
+    chat_ids = await _followers_of_everyone(database_url, BROADCAST_CHATS)
+    api = LocalBotApi(TOKEN)
+    api.latency = 0.02
+    for chat_id in chat_ids:
+        api.register_chat(EmulatedChat(chat_id, "private"))
+    log = tmp_path / "casewatch.log"
+    async with serve_local_api(api) as url:
+        env = _environment(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=url,
+            DATABASE_URL=database_url,
+            SEND_RATE_PER_SECOND="200",
+            SEND_CONCURRENCY=str(IN_FLIGHT),
+            DELIVERY_LEASE_SECONDS="2",
+            NOTIFY_GRACE_SECONDS="0",
+        )
+        async with bot_process(env, log):
+            await api.wait_until(lambda: len(api.sent) >= BROADCAST_CHATS // 3, START_SECONDS)
+        killed_at = time.monotonic()
+        sent_before_kill = len(api.sent)
+        async with bot_process(env, log):
+            await api.wait_until(
+                lambda: len({m.chat_id for m in api.sent}) == BROADCAST_CHATS, START_SECONDS
+            )
+            await asyncio.sleep(2)
+    per_chat = Counter(m.chat_id for m in api.sent)
+    duplicated = [chat for chat, count in per_chat.items() if count > 1]
+    print(
+        f"\nkilled after {sent_before_kill} of {BROADCAST_CHATS} sends; "
+        f"{len(duplicated)} chats got the message twice"
+    )
+    assert set(per_chat) == set(chat_ids) and max(per_chat.values()) <= 2
+    first_send = {m.chat_id: m.time for m in reversed(api.sent)}
+    # Only sends in flight at the kill (sent, not yet recorded) were repeated.
+    assert all(killed_at - first_send[chat] < 1.0 for chat in duplicated)
+    assert len(duplicated) <= sent_before_kill
