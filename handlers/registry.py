@@ -16,6 +16,7 @@ from handlers.guards import EDITOR_COMMANDS, editors_only
 from handlers.lookup import card_pressed, find, hearings, person
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
 from handlers.start import help_command, start
+from handlers.stats import stats
 
 GUARDS = -1
 
@@ -32,6 +33,7 @@ COMMANDS = {
     "sethearing": sethearing,
     "setasylum": setasylum,
     "setdetention": setdetention,
+    "stats": stats,
 }
 
 

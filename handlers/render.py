@@ -15,6 +15,7 @@ from handlers.i18n import t
 from storage.following import Following
 from storage.models import Event, EventKind, Person
 from storage.names import NameMatch
+from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
 from storage.timeline import load_value
 
@@ -240,6 +241,18 @@ def render_hearings(slots: Sequence[HearingSlot], language: str) -> str:
         f"• {render_hearing_slot(slot, language)} — {person_title(slot.person)}" for slot in slots
     ]
     return fit("\n".join(lines))
+
+
+def render_stats(stats: DeliveryStats, language: str) -> str:
+    return t(
+        language,
+        "stats.text",
+        pending=stats.pending,
+        sent=stats.sent_last_hour,
+        failed=stats.failed_last_hour,
+        rate=f"{stats.sent_last_minute / 60:.1f}",
+        dead=stats.dead,
+    )
 
 
 def render_followings(followings: Sequence[Following], language: str) -> str:

@@ -264,6 +264,7 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = _when(default=None)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     last_error: str | None = Field(default=None, max_length=500)
+    failed_at: datetime | None = _when(default=None)  # the last failed attempt
     created_at: datetime = _when(default_now=True)
     sent_at: datetime | None = _when(default=None)
 

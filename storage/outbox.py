@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, or_, update
+from sqlalchemy import ColumnElement, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -138,7 +138,9 @@ async def retry_later(
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
-        .values(next_attempt_at=retry_at, lease_until=None, last_error=error[:500])
+        .values(
+            next_attempt_at=retry_at, lease_until=None, last_error=error[:500], failed_at=utcnow()
+        )
     )
 
 
@@ -148,7 +150,12 @@ async def deactivate_chat(*, session: AsyncSession, chat_id: int, error: str) ->
     await session.exec(
         update(Delivery)
         .where(col(Delivery.chat_id) == chat_id, col(Delivery.state) == DeliveryState.PENDING)
-        .values(state=DeliveryState.DROPPED, lease_until=None, last_error=error[:500])
+        .values(
+            state=DeliveryState.DROPPED,
+            lease_until=None,
+            last_error=error[:500],
+            failed_at=utcnow(),
+        )
     )
 
 
@@ -179,7 +186,9 @@ async def mark_dead(*, session: AsyncSession, delivery_id: int, error: str) -> N
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
-        .values(state=DeliveryState.DEAD, lease_until=None, last_error=error[:500])
+        .values(
+            state=DeliveryState.DEAD, lease_until=None, last_error=error[:500], failed_at=utcnow()
+        )
     )
 
 
@@ -227,3 +236,29 @@ async def migrate_chat(*, session: AsyncSession, old_id: int, new_id: int) -> No
         session.add(delivery)
     old.active = False
     session.add(old)
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    pending: int
+    sent_last_hour: int
+    failed_last_hour: int
+    sent_last_minute: int
+    dead: int
+
+
+async def delivery_stats(*, session: AsyncSession, now: datetime) -> DeliveryStats:
+    """What /stats shows: the outbox now, and the last hour of sending."""
+    hour, minute = now - timedelta(hours=1), now - timedelta(minutes=1)
+    sent_at, failed_at, state = col(Delivery.sent_at), col(Delivery.failed_at), col(Delivery.state)
+    return DeliveryStats(
+        pending=await _count(session, state == DeliveryState.PENDING),
+        sent_last_hour=await _count(session, sent_at >= hour),
+        failed_last_hour=await _count(session, failed_at >= hour),
+        sent_last_minute=await _count(session, sent_at >= minute),
+        dead=await _count(session, state == DeliveryState.DEAD),
+    )
+
+
+async def _count(session: AsyncSession, condition: ColumnElement[bool]) -> int:
+    return (await session.exec(select(func.count()).select_from(Delivery).where(condition))).one()

@@ -175,3 +175,18 @@ async def test_reply_arrives_while_a_broadcast_is_under_way(database_url: str) -
         last_push = [m for m in bot.api.sent if "refugee" in (m.text or "")][-1]
         assert len(pushes) < 61 and reply.time < last_push.time
         assert not bot.api.failed
+
+
+async def test_stats_show_the_outbox_to_editors_only(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.block(FOLLOWER.id)
+    await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")
+    await _change(bot)
+    await bot.api.wait_for_messages(BYSTANDER.id, 2, timeout=10)
+    await bot.quiet_for(0.5)
+    stats = await bot.say(EDITOR, "/stats")
+    text = stats.text or ""
+    assert "Pending: 0" in text and "Sent in the last hour: 1" in text
+    assert "Failed in the last hour: 1" in text and "Dead letters: 0" in text
+    refused = await bot.say(STRANGER, "/stats")
+    assert refused.text == "This command is for editors only."
