@@ -216,7 +216,7 @@ class Sender:
         key = (outgoing.event.id, outgoing.chat.language)
         text = self._texts.get(key)
         if text is None:
-            text = render_push(outgoing.event, outgoing.person, outgoing.chat.language)
+            text = render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
             self._texts[key] = text
             if len(self._texts) > 1024:
                 self._texts.popitem(last=False)

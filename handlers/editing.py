@@ -26,7 +26,14 @@ from handlers.replies import reply, reply_unresolved, reply_usage
 from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
 from storage.models import Event
-from storage.people import StatusField, add_person, set_hearing, set_status
+from storage.people import (
+    StatusField,
+    add_person,
+    get_person,
+    set_hearing,
+    set_status,
+    undo_last_change,
+)
 from storage.timeline import claim_update
 
 
@@ -137,6 +144,23 @@ async def _reply_saved(
         change = describe_event(event, lang)
         text = t(lang, "editor.saved", person=person_title(found.person), change=change)
         await reply(update, text + "\n" + t(lang, "editor.push_in", seconds=seconds))
+
+
+async def undo(update: Update, context: CaseContext) -> None:
+    """Take back one's last change while it is still in its grace window."""
+    lang = language(update)
+    actor_id = _actor(update)
+    assert actor_id is not None
+    async with session_scope(context.services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        event = await undo_last_change(session=session, actor_id=actor_id)
+        person = await get_person(session=session, person_id=event.person_id) if event else None
+    if event is None or person is None:
+        await reply(update, t(lang, "undo.nothing"))
+        return
+    change = describe_event(event, lang)
+    await reply(update, t(lang, "undo.done", person=person_title(person), change=change))
 
 
 def _actor(update: Update) -> int | None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers.editing import addperson, setasylum, setdetention, sethearing
+from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
 from handlers.errors import on_error
 from handlers.following import (
     follow_pressed,
@@ -33,6 +33,7 @@ COMMANDS = {
     "sethearing": sethearing,
     "setasylum": setasylum,
     "setdetention": setdetention,
+    "undo": undo,
     "stats": stats,
 }
 

@@ -208,11 +208,14 @@ def describe_event(event: Event, language: str) -> str:
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
-def render_push(event: Event, person: Person, language: str) -> str:
-    """The message a follower receives about one change."""
-    lines = [f"🔔 {person_title(person)}", describe_event(event, language)]
-    if event.source:
-        lines.append(_source(event.source, language).strip())
+def render_push(changes: Sequence[Event], person: Person, language: str) -> str:
+    """The message a follower receives about the changes of one grace window."""
+    lines = [f"🔔 {person_title(person)}"]
+    for event in changes:
+        line = describe_event(event, language)
+        lines.append(f"• {line}" if len(changes) > 1 else line)
+        if event.source:
+            lines.append(_source(event.source, language).strip())
     return fit("\n".join(lines))
 
 

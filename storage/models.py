@@ -217,6 +217,8 @@ class Event(SQLModel, table=True):
     not_before: datetime = _when(default_now=True)
     expanded_at: datetime | None = _when(default=None)
     cancelled: bool = False
+    # Changes to one person inside one grace window go out as one message, on the last one.
+    merged_into: int | None = Field(default=None, sa_type=BigInteger, index=True)
 
 
 class Chat(SQLModel, table=True):

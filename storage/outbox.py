@@ -38,6 +38,7 @@ class Outgoing:
     event: Event
     person: Person
     chat: Chat
+    changes: list[Event]  # what the message tells: the event and those merged into it
 
 
 def _skip_locked(session: AsyncSession, statement: Any) -> Any:
@@ -56,11 +57,17 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
         .limit(limit)
     )
     created = 0
+    by_person: dict[int, list[Event]] = {}
     for event in (await session.exec(_skip_locked(session, due))).all():
-        if not event.cancelled:
-            created += await _fan_out(session, event, now)
         event.expanded_at = now
         session.add(event)
+        if not event.cancelled:
+            by_person.setdefault(event.person_id, []).append(event)
+    for changes in by_person.values():
+        last = changes[-1]
+        for merged in changes[:-1]:
+            merged.merged_into = last.id
+        created += await _fan_out(session, last, now)
     return created
 
 
@@ -119,7 +126,19 @@ async def lease_deliveries(
         .order_by(col(Delivery.id))
         .execution_options(populate_existing=True)
     )
-    return [Outgoing(delivery=d, event=e, person=p, chat=c) for d, e, p, c in rows.all()]
+    leased = rows.all()
+    merged = await session.exec(
+        select(Event)
+        .where(col(Event.merged_into).in_({event.id for _, event, _, _ in leased}))
+        .order_by(col(Event.id))
+    )
+    earlier: dict[int | None, list[Event]] = {}
+    for event in merged.all():
+        earlier.setdefault(event.merged_into, []).append(event)
+    return [
+        Outgoing(delivery=d, event=e, person=p, chat=c, changes=[*earlier.get(e.id, []), e])
+        for d, e, p, c in leased
+    ]
 
 
 async def mark_sent(

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    AuditEntry,
     Case,
     Event,
     EventKind,
@@ -26,7 +27,7 @@ from storage.models import (
     utcnow,
 )
 from storage.names import name_key
-from storage.timeline import latest_event, record_change
+from storage.timeline import latest_event, load_value, record_change
 
 StatusField = Literal["asylum", "detention"]
 
@@ -228,6 +229,7 @@ async def set_status(
     if old == status:
         return None
     old_since = getattr(person, f"{field}_since")
+    old_note = getattr(person, f"{field}_note")
     setattr(person, field, status)
     setattr(person, f"{field}_since", since)
     setattr(person, f"{field}_note", None)
@@ -240,7 +242,7 @@ async def set_status(
         session=session,
         person_id=person.id,
         kind=kind,
-        old=None if old is None else {"status": old, "since": old_since},
+        old=None if old is None else {"status": old, "since": old_since, "note": old_note},
         new={"status": status, "since": since},
         actor_id=actor_id,
         source=source,
@@ -347,3 +349,68 @@ async def load_person_card(*, session: AsyncSession, person: Person) -> PersonCa
         next_hearing=await next_hearing(session=session, person_id=person.id),
         last_event=await latest_event(session=session, person_id=person.id),
     )
+
+
+UNDOABLE = (
+    EventKind.ASYLUM_CHANGED,
+    EventKind.DETENTION_CHANGED,
+    EventKind.HEARING_SET,
+    EventKind.HEARING_MOVED,
+)
+
+
+async def undo_last_change(*, session: AsyncSession, actor_id: int) -> Event | None:
+    """Take back `actor_id`'s last change that has not gone out yet; None if there is none.
+
+    The record gets its old value back, the event is cancelled (nothing is sent for it),
+    and the undo is audited — all in the caller's transaction.
+    """
+    statement = (
+        select(Event)
+        .where(
+            Event.actor_id == actor_id,
+            col(Event.expanded_at).is_(None),
+            col(Event.cancelled).is_(False),
+            col(Event.kind).in_(UNDOABLE),
+        )
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    )
+    event = (await session.exec(statement)).first()
+    if event is None:
+        return None
+    old, new = load_value(event.old_value), load_value(event.new_value)
+    if event.kind in (EventKind.ASYLUM_CHANGED, EventKind.DETENTION_CHANGED):
+        await _restore_status(session, event, old)
+    else:
+        await _restore_hearing(session, new["hearing_id"], old)
+    event.cancelled = True
+    session.add(event)
+    session.add(
+        AuditEntry(
+            actor_id=actor_id, action="undo", person_id=event.person_id, detail=str(event.id)
+        )
+    )
+    return event
+
+
+async def _restore_status(session: AsyncSession, event: Event, old: dict[str, Any]) -> None:
+    person = await session.get(Person, event.person_id)
+    assert person is not None
+    field = "asylum" if event.kind == EventKind.ASYLUM_CHANGED else "detention"
+    setattr(person, field, old.get("status"))
+    setattr(person, f"{field}_since", old.get("since"))
+    setattr(person, f"{field}_note", old.get("note"))
+    session.add(person)
+
+
+async def _restore_hearing(session: AsyncSession, hearing_id: int, old: dict[str, Any]) -> None:
+    hearing = await session.get(Hearing, hearing_id)
+    if hearing is None:
+        return
+    if not old:  # the hearing was new: it goes again
+        await session.delete(hearing)
+        return
+    hearing.starts_at = datetime.fromisoformat(old["starts_at"])
+    hearing.place = old.get("place")
+    session.add(hearing)

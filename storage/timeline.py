@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from sqlalchemy import update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,6 +78,8 @@ async def record_change(
         not_before=now + grace,
         expanded_at=None if pushed else now,
     )
+    if pushed:
+        await _hold_together(session, person_id, now, event.not_before)
     session.add(event)
     session.add(
         AuditEntry(
@@ -89,6 +92,22 @@ async def record_change(
     )
     await session.flush()
     return event
+
+
+async def _hold_together(
+    session: AsyncSession, person_id: int, now: datetime, not_before: datetime
+) -> None:
+    """A change inside another's grace window extends that window to its own end,
+    so that all the changes of the window leave together, as one message."""
+    await session.exec(
+        update(Event)
+        .where(
+            col(Event.person_id) == person_id,
+            col(Event.expanded_at).is_(None),
+            col(Event.not_before) > now,
+        )
+        .values(not_before=not_before)
+    )
 
 
 async def latest_event(*, session: AsyncSession, person_id: int) -> Event | None:

@@ -190,3 +190,37 @@ async def test_stats_show_the_outbox_to_editors_only(bot: Story) -> None:
     assert "Failed in the last hour: 1" in text and "Dead letters: 0" in text
     refused = await bot.say(STRANGER, "/stats")
     assert refused.text == "This command is for editors only."
+
+
+async def test_changes_inside_the_grace_window_arrive_as_one_message(database_url: str) -> None:
+    async with story(database_url, notify_grace_seconds=1.5, **FAST) as bot:
+        await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+        await _change(bot)
+        await bot.say(EDITOR, "/setdetention Qaisha Aqan house_arrest")
+        await bot.say(EDITOR, f"/sethearing Qaisha Aqan {_in_a_month()} 10:00")
+        (_, push) = await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10)
+        await bot.quiet_for(2.0)
+        assert len(bot.api.messages_to(FOLLOWER.id)) == 2
+        text = push.text or ""
+        assert "refugee" in text and "house arrest" in text and "hearing set for" in text
+        assert text.count("• ") == 3
+
+
+async def test_undo_inside_the_window_takes_the_change_back_and_sends_nothing(
+    database_url: str,
+) -> None:
+    async with story(database_url, notify_grace_seconds=1.5, **FAST) as bot:
+        await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+        await _change(bot)
+        undone = await bot.say(EDITOR, "/undo")
+        assert "Taken back for <b>Qaisha Aqan</b>" in (undone.text or "")
+        await bot.quiet_for(2.5)
+        assert len(bot.api.messages_to(FOLLOWER.id)) == 1  # only the subscription reply
+        card = await bot.say(FOLLOWER, "/person Qaisha Aqan")
+        assert "Asylum: <b>asylum seeker</b>" in (card.text or "")
+        again = await bot.say(EDITOR, "/undo")
+        assert "Nothing to take back" in (again.text or "")
+
+
+def _in_a_month() -> str:
+    return (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")

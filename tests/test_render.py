@@ -57,7 +57,7 @@ def _card(person: Person, **fields: object) -> PersonCard:
 
 
 def test_push_about_moved_hearing_shows_new_and_earlier_time_in_court_time() -> None:
-    text = render_push(MOVED, _person(), "en")
+    text = render_push([MOVED], _person(), "en")
     assert "<b>Qaisha Aqan</b> #1" in text
     assert "next hearing moved to <b>3 Dec 2026, 10:00, court in Zharkent</b>" in text
     assert "(was 20 Nov 2026, 10:00, court in Zharkent)" in text
@@ -65,8 +65,8 @@ def test_push_about_moved_hearing_shows_new_and_earlier_time_in_court_time() -> 
 
 
 def test_push_is_in_the_readers_language() -> None:
-    russian = render_push(MOVED, _person(), "ru")
-    kazakh = render_push(MOVED, _person(), "kk")
+    russian = render_push([MOVED], _person(), "ru")
+    kazakh = render_push([MOVED], _person(), "kk")
     assert "дек" in russian and "moved" not in russian
     assert "moved" not in kazakh and "2026" in kazakh
 
@@ -79,7 +79,7 @@ def test_status_push_names_old_and_new_status() -> None:
         new_value=json.dumps({"status": "refugee", "since": "2026-11-29"}),
         dedup_key="k",
     )
-    text = render_push(event, _person(), "en")
+    text = render_push([event], _person(), "en")
     assert "asylum status is now <b>refugee</b> (was asylum seeker)" in text
 
 
