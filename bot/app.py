@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
+from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
 from bot.sender import Sender, SenderSettings
 from bot.settings import Settings
 from handlers.context import SERVICES, CaseContext, Services
@@ -46,6 +47,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 lease=timedelta(seconds=settings.delivery_lease_seconds),
                 paid_broadcast=settings.paid_broadcast,
                 retry_base_seconds=settings.retry_base_seconds,
+                tz=settings.casewatch_tz,
             ),
             owner_ids=settings.admin_ids,
         )
@@ -55,6 +57,12 @@ def build_application(settings: Settings) -> CaseApplication:
         assert application.job_queue is not None
         application.job_queue.run_repeating(
             expand_events, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
+        )
+        application.job_queue.run_repeating(
+            scan_reminders,
+            interval=settings.reminder_scan_seconds,
+            first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
+            name=REMINDERS_JOB,
         )
 
     async def post_stop(application: CaseApplication) -> None:

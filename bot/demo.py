@@ -24,7 +24,7 @@ from storage.engine import create_engine
 from storage.migrate import upgrade_database
 
 DEMO_GRACE_SECONDS = 3.0
-REPLY_WAIT_SECONDS = 5.0
+REPLY_WAIT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)

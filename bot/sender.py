@@ -12,18 +12,21 @@ import contextlib
 import logging
 import random
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 
+from bot.holding import hold_until, is_urgent
 from bot.pacing import BROADCAST, Pacer, retry_seconds
 from handlers.i18n import t
-from handlers.render import html_to_plain, render_push, split_message
+from handlers.render import html_to_plain, render_digest, render_push, split_message
 from handlers.replies import card_buttons
 from storage.engine import session_scope
 from storage.models import utcnow
@@ -34,6 +37,7 @@ from storage.outbox import (
     mark_dead,
     mark_sent_many,
     migrate_chat,
+    postpone,
     retry_later,
 )
 
@@ -98,6 +102,7 @@ class SenderSettings:
     lease: timedelta = timedelta(seconds=30)
     paid_broadcast: bool = False
     retry_base_seconds: float = 2.0
+    tz: str = "Asia/Almaty"  # the clock of quiet hours and digests
 
 
 class Sender:
@@ -171,11 +176,21 @@ class Sender:
                 lease=self.settings.lease,
                 limit=self.settings.concurrency - len(self._in_flight),
             )
+        by_chat: dict[int, list[Outgoing]] = {}
         for outgoing in batch:
-            task = asyncio.create_task(self._deliver(outgoing))
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
+            by_chat.setdefault(outgoing.chat.id, []).append(outgoing)
+        for outgoings in by_chat.values():
+            if outgoings[0].chat.digest_hour is not None:
+                self._start(self._deliver_digest(outgoings))
+            else:
+                for outgoing in outgoings:
+                    self._start(self._deliver(outgoing))
         return len(batch)
+
+    def _start(self, send: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(send)
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -183,9 +198,56 @@ class Sender:
         if not task.cancelled() and task.exception():
             log.error("delivery task failed", exc_info=task.exception())
 
+    def _hold_until(self, outgoing: Outgoing) -> datetime | None:
+        return hold_until(
+            quiet_hours=outgoing.chat.quiet_hours,
+            digest_hour=outgoing.chat.digest_hour,
+            changes=outgoing.changes,
+            now=utcnow(),
+            tz=self.settings.tz,
+        )
+
+    async def _postpone(self, outgoings: list[Outgoing], until: datetime) -> None:
+        ids = [outgoing.delivery.id for outgoing in outgoings if outgoing.delivery.id is not None]
+        async with session_scope(self.engine) as session:
+            await postpone(session=session, delivery_ids=ids, until=until)
+
+    async def _deliver_digest(self, outgoings: list[Outgoing]) -> None:
+        """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
+        gathered = []
+        for outgoing in outgoings:
+            until = self._hold_until(outgoing)
+            if until is not None:
+                await self._postpone([outgoing], until)
+            elif len(outgoings) == 1 or is_urgent(outgoing.changes, utcnow()):
+                await self._deliver(outgoing)
+            else:
+                gathered.append(outgoing)
+        if not gathered:
+            return
+        chat = gathered[0].chat
+        text = render_digest([(o.person, o.changes) for o in gathered], chat.language)
+        try:
+            for part in split_message(text):
+                message = await self._send(chat.id, part, None)
+        except TelegramError as error:
+            retry = utcnow() + backoff(1, self.settings.retry_base_seconds)
+            log.warning(
+                "digest to chat %s failed (%s); again at %s", chat.id, error.message, retry
+            )
+            await self._postpone(gathered, retry)
+            return
+        for outgoing in gathered:
+            assert outgoing.delivery.id is not None
+            self._record_sent(outgoing.delivery.id, message.message_id)
+
     async def _deliver(self, outgoing: Outgoing) -> None:
         delivery, chat = outgoing.delivery, outgoing.chat
         assert delivery.id is not None
+        until = self._hold_until(outgoing)
+        if until is not None:
+            await self._postpone([outgoing], until)
+            return
         wait = self.pacer.chat_ready_in(chat.id)
         if wait > MAX_CHAT_WAIT_SECONDS:
             await self._reschedule(delivery.id, "chat busy", utcnow() + timedelta(seconds=wait))
@@ -199,13 +261,13 @@ class Sender:
         self._record_sent(delivery.id, message.message_id)
 
     async def _send(
-        self, chat_id: int, text: str, outgoing: Outgoing, *, html: bool = True
+        self, chat_id: int, text: str, outgoing: Outgoing | None, *, html: bool = True
     ) -> Message:
         return await self.bot.send_message(
             chat_id,
             text,
             parse_mode="HTML" if html else None,
-            reply_markup=card_buttons([outgoing.person]),
+            reply_markup=card_buttons([outgoing.person]) if outgoing else None,
             allow_paid_broadcast=self.settings.paid_broadcast or None,
             rate_limit_args=BROADCAST,  # type: ignore[call-arg]
         )

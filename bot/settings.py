@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     notify_grace_seconds: float = Field(default=60.0, ge=0)
     # How often due events are expanded into deliveries, in seconds.
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    # How often the due hearing reminders are looked for, in seconds.
+    reminder_scan_seconds: float = Field(default=60.0, gt=0)
     # Telegram's ceiling for a bot: about 30 messages a second (1,000 with paid broadcast).
     send_rate_per_second: float = Field(default=30.0, gt=0)
     paid_broadcast: bool = False

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.models import AsylumStatus, DetentionStatus
+from storage.reminders import MAX_OFFSET, MAX_OFFSETS, MIN_OFFSET, offset_of
 
 MAX_NAME = 200
 MAX_PLACE = 300
@@ -175,3 +176,64 @@ def parse_hearings_window(text: str, *, now: datetime, tz: str) -> HearingsWindo
     if len(word) > MAX_QUERY:
         raise BadArguments("error.too_long")
     return HearingsWindow(start=now, end=None, place=word)
+
+
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?")
+
+
+def _clock(text: str) -> str:
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        raise BadArguments("error.bad_hours")
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        raise BadArguments("error.bad_hours")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def parse_quiet_hours(text: str) -> str | None:
+    """`22-07` or `22:30-07:00` → "22:30-07:00"; `off` → None."""
+    text = text.strip().lower()
+    if text == "off":
+        return None
+    start, separator, end = text.partition("-")
+    if not separator:
+        raise BadArguments("error.usage")
+    start, end = _clock(start), _clock(end)
+    if start == end:
+        raise BadArguments("error.bad_hours")
+    return f"{start}-{end}"
+
+
+def parse_digest_hour(text: str) -> int | None:
+    """`20` or `20:00` → 20 (a daily digest at that hour); `off` → None (instant messages)."""
+    text = text.strip().lower()
+    if text == "off":
+        return None
+    clock = _clock(text)
+    if not clock.endswith(":00"):
+        raise BadArguments("error.bad_hours")
+    return int(clock[:2])
+
+
+_OFFSET_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def parse_offsets(text: str) -> tuple[timedelta, ...]:
+    """`7d,1d,1h` (minutes, hours, days) → those offsets, largest first; `off` → none."""
+    words = [word for word in _OFFSET_SEPARATORS.split(text.strip().lower()) if word]
+    if not words:
+        raise BadArguments("error.usage")
+    if words == ["off"]:
+        return ()
+    offsets: set[timedelta] = set()
+    for word in words:
+        offset = offset_of(word)
+        if offset is None:
+            raise BadArguments("error.bad_offset")
+        if not MIN_OFFSET <= offset <= MAX_OFFSET:
+            raise BadArguments("error.offset_range")
+        offsets.add(offset)
+    if len(offsets) > MAX_OFFSETS:
+        raise BadArguments("error.too_many_offsets")
+    return tuple(sorted(offsets, reverse=True))

@@ -4,6 +4,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from handlers.delivery_settings import digest, quiet
 from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
 from handlers.errors import on_error
 from handlers.following import (
@@ -14,6 +15,7 @@ from handlers.following import (
 )
 from handlers.guards import EDITOR_COMMANDS, editors_only
 from handlers.lookup import card_pressed, find, hearings, person
+from handlers.reminders import remind
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
 from handlers.start import help_command, start
 from handlers.stats import stats
@@ -29,6 +31,9 @@ COMMANDS = {
     "subscribe": subscribe_command,
     "unsubscribe": unsubscribe_command,
     "subscriptions": subscriptions,
+    "remind": remind,
+    "quiet": quiet,
+    "digest": digest,
     "addperson": addperson,
     "sethearing": sethearing,
     "setasylum": setasylum,

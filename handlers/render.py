@@ -5,11 +5,13 @@ Every stored value is HTML-escaped here; every message is kept under Telegram's 
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape, unescape
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.lists import format_list
 
 from handlers.i18n import t
 from storage.following import Following
@@ -17,6 +19,7 @@ from storage.models import Event, EventKind, Person
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
+from storage.reminders import offset_of
 from storage.timeline import load_value
 
 MAX_MESSAGE = 4096
@@ -205,6 +208,8 @@ def describe_event(event: Event, language: str) -> str:
         )
     if kind == EventKind.PERSON_ADDED:
         return t(language, "event.person_added")
+    if kind == EventKind.REMINDER:
+        return _describe_reminder(event, new, language)
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
@@ -217,6 +222,12 @@ def render_push(changes: Sequence[Event], person: Person, language: str) -> str:
         if event.source:
             lines.append(_source(event.source, language).strip())
     return fit("\n".join(lines))
+
+
+def render_digest(pushes: Sequence[tuple[Person, Sequence[Event]]], language: str) -> str:
+    """The day's changes for a chat that chose a daily digest (may exceed one message)."""
+    texts = [render_push(changes, person, language) for person, changes in pushes]
+    return "\n\n".join([t(language, "digest.title", count=len(pushes)), *texts])
 
 
 def render_candidates(people: Sequence[Person], language: str) -> str:
@@ -268,3 +279,59 @@ def render_followings(followings: Sequence[Following], language: str) -> str:
         else:
             lines.append(f"• {person_title(following.person)}")
     return fit("\n".join(lines))
+
+
+# --- hearing reminders ---------------------------------------------------------------------
+
+_MINUTE, _HOUR, _DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+_DURATION_UNITS: tuple[tuple[Literal["day", "hour", "minute"], timedelta], ...] = (
+    ("day", _DAY),
+    ("hour", _HOUR),
+    ("minute", _MINUTE),
+)
+# A reminder this late (the scan runs about once a minute) still says its offset.
+REMINDER_SLACK = timedelta(minutes=2)
+
+
+def format_duration(length: timedelta, language: str, *, ahead: bool = False) -> str:
+    """`1 day`, `90 minutes` (`in 1 day` when `ahead`), in the largest unit that measures
+    it whole: `7 days`, never `1 week`."""
+    unit, size = next(
+        ((unit, size) for unit, size in _DURATION_UNITS if length >= size and not length % size),
+        _DURATION_UNITS[-1],
+    )
+    count = max(1, round(length / size))
+    # babel words it in the largest unit reaching `threshold`: a threshold of `count` is ours.
+    return format_timedelta(
+        count * size,
+        threshold=count,
+        granularity=unit,
+        add_direction=ahead,
+        locale=_locale(language),
+    )
+
+
+def time_left(offset: timedelta, left: timedelta) -> timedelta:
+    """What a reminder says is left: its offset when it goes on time, else the time really
+    left (a hearing set at short notice, a scan after downtime), rounded to the minute below
+    two hours, to the hour below two days, else to the day."""
+    if offset - left <= REMINDER_SLACK:
+        return offset
+    unit = _MINUTE if left < 2 * _HOUR else _HOUR if left < 2 * _DAY else _DAY
+    return max(unit, round(left / unit) * unit)
+
+
+def _describe_reminder(event: Event, value: dict[str, str], language: str) -> str:
+    """`reminder: hearing in 1 day, 3 Dec 2026, 10:00, court` (the court's local time)."""
+    left = datetime.fromisoformat(value["starts_at"]) - event.effective_at
+    offset = offset_of(value.get("offset", "")) or left
+    when = format_duration(time_left(offset, left), language, ahead=True)
+    return t(language, "event.reminder", left=when, when=_hearing_when(value, language))
+
+
+def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
+    """The /remind answer: when this chat is reminded before each hearing, or that it is not."""
+    if not offsets:
+        return t(language, "remind.off")
+    lengths = [format_duration(offset, language) for offset in offsets]
+    return t(language, "remind.on", offsets=format_list(lengths, locale=_locale(language)))

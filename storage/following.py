@@ -71,3 +71,15 @@ async def _find(session: AsyncSession, chat_id: int, person_id: int | None) -> S
 
 async def is_following(*, session: AsyncSession, chat_id: int, person_id: int) -> bool:
     return await _find(session, chat_id, person_id) is not None
+
+
+async def set_quiet_hours(*, session: AsyncSession, chat: Chat, quiet_hours: str | None) -> None:
+    """`22:00-07:00`: non-urgent pushes wait until the end; None: no quiet hours."""
+    chat.quiet_hours = quiet_hours
+    session.add(chat)
+
+
+async def set_digest_hour(*, session: AsyncSession, chat: Chat, digest_hour: int | None) -> None:
+    """A daily digest at that hour instead of instant pushes; None: instant pushes."""
+    chat.digest_hour = digest_hour
+    session.add(chat)

@@ -96,6 +96,7 @@ class EventKind(StrEnum):
     DETENTION_CHANGED = "detention_changed"
     VERDICT = "verdict"
     NOTE = "note"
+    REMINDER = "reminder"  # a hearing is near: written by the reminder scan, not a change
 
 
 class DeliveryState(StrEnum):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, or_, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,14 +72,40 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
 
 
 async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
-    """INSERT … SELECT one delivery per active subscribed chat, in the database."""
+    """One delivery of the event per active chat following its person."""
+    assert event.id is not None
     person = await session.get(Person, event.person_id)
-    followers: ColumnElement[bool] = col(Subscription.person_id) == event.person_id
-    if person is not None and person.visibility == Visibility.PUBLIC:
+    public = person is not None and person.visibility == Visibility.PUBLIC
+    return await queue_deliveries(
+        session=session, event_id=event.id, person_id=event.person_id, public=public, now=now
+    )
+
+
+def follows_person(*, person_id: int, public: bool) -> ColumnElement[bool]:
+    """Subscriptions that follow a person: to them, or to everyone when they are public."""
+    followers: ColumnElement[bool] = col(Subscription.person_id) == person_id
+    if public:
         followers = or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
-    chats = (
+    return followers
+
+
+async def queue_deliveries(
+    *,
+    session: AsyncSession,
+    event_id: int,
+    person_id: int,
+    public: bool,
+    now: datetime,
+    chats: ColumnElement[bool] | None = None,
+) -> int:
+    """INSERT … SELECT one pending delivery per active chat following the person (and
+    matching `chats`, if given), in the database; returns how many were new."""
+    followers = follows_person(person_id=person_id, public=public)
+    if chats is not None:
+        followers = and_(followers, chats)
+    rows = (
         sql_select(
-            literal(event.id),
+            literal(event_id),
             col(Chat.id),
             literal(DeliveryState.PENDING.value),
             literal(0),
@@ -91,7 +117,7 @@ async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
         .distinct()
     )
     columns = ["event_id", "chat_id", "state", "attempts", "next_attempt_at", "created_at"]
-    result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, chats))
+    result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, rows))
     return int(result.rowcount or 0)
 
 
@@ -160,6 +186,15 @@ async def retry_later(
         .values(
             next_attempt_at=retry_at, lease_until=None, last_error=error[:500], failed_at=utcnow()
         )
+    )
+
+
+async def postpone(*, session: AsyncSession, delivery_ids: Sequence[int], until: datetime) -> None:
+    """Hold deliveries (quiet hours, a digest) without counting it as a failure."""
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id).in_(delivery_ids))
+        .values(next_attempt_at=until, lease_until=None)
     )
 
 

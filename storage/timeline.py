@@ -11,7 +11,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import insert_or_ignore
-from storage.models import AuditEntry, Event, ProcessedUpdate, utcnow
+from storage.models import AuditEntry, Event, EventKind, ProcessedUpdate, utcnow
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -113,7 +113,11 @@ async def _hold_together(
 async def latest_event(*, session: AsyncSession, person_id: int) -> Event | None:
     statement = (
         select(Event)
-        .where(Event.person_id == person_id, col(Event.cancelled).is_(False))
+        .where(
+            Event.person_id == person_id,
+            col(Event.cancelled).is_(False),
+            col(Event.kind) != EventKind.REMINDER,  # a reminder is not a change
+        )
         .order_by(col(Event.effective_at).desc(), col(Event.id).desc())
         .limit(1)
     )

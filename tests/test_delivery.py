@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -224,3 +225,52 @@ async def test_undo_inside_the_window_takes_the_change_back_and_sends_nothing(
 
 def _in_a_month() -> str:
     return (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")
+
+
+def _almaty_hours(bot: Story, hours: float) -> str:
+    """`HH:MM-HH:MM` in Almaty time, from now to `hours` later."""
+    start = utcnow().astimezone(ZoneInfo("Asia/Almaty"))
+    end = start + timedelta(hours=hours)
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+async def test_quiet_hours_hold_pushes_but_urgent_news_breaks_through(
+    bot: Story, database_url: str
+) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    shown = await bot.say(FOLLOWER, f"/quiet {_almaty_hours(bot, 2)}")
+    assert "Quiet hours:" in (shown.text or "")
+    await _change(bot)  # asylum: not urgent, held
+    for _ in range(50):
+        held = [d for d in await _deliveries(database_url) if d.next_attempt_at > utcnow()]
+        if held:
+            break
+        await bot.quiet_for(0.1)
+    await bot.say(EDITOR, "/setdetention Qaisha Aqan deported")  # urgent
+    (_, _, push) = await bot.api.wait_for_messages(FOLLOWER.id, 3, timeout=10)
+    await bot.quiet_for(1.5)
+    assert len(bot.api.messages_to(FOLLOWER.id)) == 3 and "deported" in (push.text or "")
+    (held,) = [d for d in await _deliveries(database_url) if d.state == "pending"]
+    assert held.next_attempt_at > utcnow() + timedelta(hours=1)
+    assert held.failed_at is None  # held, not failed
+
+
+async def test_digest_chat_gets_the_changes_together(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe all")
+    hour = utcnow().astimezone(ZoneInfo("Asia/Almaty")).hour
+    shown = await bot.say(FOLLOWER, f"/digest {hour}")  # inside the digest hour: goes now
+    assert "Daily digest at" in (shown.text or "")
+    await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
+    await bot.say(EDITOR, "/setasylum Murager Alimuly refugee")
+    pushes = await bot.api.wait_for_messages(FOLLOWER.id, 3, timeout=10)
+    await bot.quiet_for(1.5)
+    assert len(bot.api.messages_to(FOLLOWER.id)) == 3  # subscribe, digest setting, one digest
+    digest = pushes[2].text or ""
+    assert "Daily digest" in digest and "Qaisha Aqan" in digest and "Murager Alimuly" in digest
+
+
+async def test_bad_quiet_hours_change_nothing(bot: Story) -> None:
+    refused = await bot.say(FOLLOWER, "/quiet 25-07")
+    assert "not a time of day" in (refused.text or "")
+    shown = await bot.say(FOLLOWER, "/quiet")
+    assert "No quiet hours" in (shown.text or "")

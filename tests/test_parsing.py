@@ -8,6 +8,7 @@ from handlers.parsing import (
     BadArguments,
     Who,
     parse_hearings_window,
+    parse_offsets,
     parse_query,
     parse_setasylum,
     parse_setdetention,
@@ -119,3 +120,25 @@ def test_hearings_windows_in_the_court_time_zone() -> None:
 def test_hearings_day_count_is_bounded() -> None:
     assert _reason(parse_hearings_window, "0d", now=NOW, tz="Asia/Almaty") == "error.bad_days"
     assert _reason(parse_hearings_window, "999d", now=NOW, tz="Asia/Almaty") == "error.bad_days"
+
+
+def test_reminder_offsets_largest_first_without_repeats() -> None:
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    assert parse_offsets("7d,1d,1h") == (7 * day, day, hour)
+    assert parse_offsets(" 1H, 7d 1d;30m ") == (7 * day, day, hour, timedelta(minutes=30))
+    assert parse_offsets("1h,60m,1h") == (hour,)  # the same time written twice
+    assert parse_offsets("OFF") == ()
+    assert parse_offsets("30d,5m") == (30 * day, timedelta(minutes=5))
+
+
+def test_reminder_offsets_refused_with_the_reason() -> None:
+    assert _reason(parse_offsets, "   ") == "error.usage"
+    assert _reason(parse_offsets, "tomorrow") == "error.bad_offset"
+    assert _reason(parse_offsets, "1w") == "error.bad_offset"
+    assert _reason(parse_offsets, "1d,off") == "error.bad_offset"
+    assert _reason(parse_offsets, "-1h") == "error.bad_offset"
+    assert _reason(parse_offsets, "31d") == "error.offset_range"
+    assert _reason(parse_offsets, "0m") == "error.offset_range"
+    assert _reason(parse_offsets, "4m") == "error.offset_range"
+    assert _reason(parse_offsets, "1m,2h,3h,4h,5h,6h,7h") == "error.offset_range"
+    assert _reason(parse_offsets, "1h,2h,3h,4h,5h,6h,7h") == "error.too_many_offsets"
