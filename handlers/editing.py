@@ -4,10 +4,11 @@ Each applies its change, the timeline event and the audit entry in one transacti
 remembers the update id in it too, so a redelivered update changes nothing the second time.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
@@ -25,7 +26,7 @@ from handlers.render import describe_event, person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
 from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
-from storage.models import Event
+from storage.models import Event, Person
 from storage.people import (
     StatusField,
     add_person,
@@ -68,24 +69,19 @@ async def sethearing(update: Update, context: CaseContext) -> None:
         await reply_usage(update, "sethearing", error, lang)
         return
     services = context.services
-    async with session_scope(services.engine) as session:
-        if not await claim_update(session=session, update_id=update.update_id):
-            return
-        found = await resolve_who(
-            session=session, names=services.names, who=args.who, include_restricted=True
+
+    async def move(session: AsyncSession, person: Person) -> Event | None:
+        return await set_hearing(
+            session=session,
+            person=person,
+            local_start=args.local_start,
+            place=args.place,
+            default_tz=services.default_tz,
+            actor_id=_actor(update),
+            grace=services.grace,
         )
-        event = None
-        if found.person:
-            event = await set_hearing(
-                session=session,
-                person=found.person,
-                local_start=args.local_start,
-                place=args.place,
-                default_tz=services.default_tz,
-                actor_id=_actor(update),
-                grace=services.grace,
-            )
-    await _reply_saved(update, context, found, event, args.who)
+
+    await _edit_person(update, context, args.who, move)
 
 
 async def setasylum(update: Update, context: CaseContext) -> None:
@@ -109,25 +105,38 @@ async def _set_status(
         return
     services = context.services
     today = datetime.now(ZoneInfo(services.default_tz)).date().isoformat()
+
+    async def change(session: AsyncSession, person: Person) -> Event | None:
+        return await set_status(
+            session=session,
+            person=person,
+            field=field,
+            status=args.status,
+            since=today,
+            source=args.source,
+            actor_id=_actor(update),
+            grace=services.grace,
+        )
+
+    await _edit_person(update, context, args.who, change)
+
+
+async def _edit_person(
+    update: Update,
+    context: CaseContext,
+    who: Who,
+    change: Callable[[AsyncSession, Person], Awaitable[Event | None]],
+) -> None:
+    """Apply `change` to the person meant, once per update, and say what came of it."""
+    services = context.services
     async with session_scope(services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
         found = await resolve_who(
-            session=session, names=services.names, who=args.who, include_restricted=True
+            session=session, names=services.names, who=who, include_restricted=True
         )
-        event = None
-        if found.person:
-            event = await set_status(
-                session=session,
-                person=found.person,
-                field=field,
-                status=args.status,
-                since=today,
-                source=args.source,
-                actor_id=_actor(update),
-                grace=services.grace,
-            )
-    await _reply_saved(update, context, found, event, args.who)
+        event = await change(session, found.person) if found.person else None
+    await _reply_saved(update, context, found, event, who)
 
 
 async def _reply_saved(
