@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -18,8 +17,9 @@ from bot.localapi import Chat as EmulatedChat
 from bot.localapi import LocalBotApi, serve_local_api
 from storage.engine import create_engine, session_scope
 from storage.models import Chat, Subscription
-from storage.people import get_person_by_name, set_status
+from storage.people import get_person_by_name
 from tests.e2e import EDITOR, FOLLOWER, TOKEN, seed
+from tests.factories import change_status
 
 START_SECONDS = 30.0
 
@@ -138,16 +138,7 @@ async def _followers_of_everyone(database_url: str, count: int) -> list[int]:
         )
         person = await get_person_by_name(session=session, name="Qaisha Aqan")
         assert person is not None
-        await set_status(
-            session=session,
-            person=person,
-            field="asylum",
-            status="refugee",
-            since=None,
-            source=None,
-            actor_id=EDITOR.id,
-            grace=timedelta(0),
-        )
+        await change_status(session, person, "refugee", actor_id=EDITOR.id)
     await engine.dispose()
     return chat_ids
 

@@ -25,6 +25,7 @@ from storage.people import (
     upcoming_hearings,
 )
 from storage.timeline import claim_update, load_value
+from tests.factories import change_status
 
 BIG_CHAT = -1001234567890123  # a supergroup id needs 64 bits
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
@@ -82,16 +83,7 @@ async def test_failed_transaction_leaves_no_event_behind(engine: AsyncEngine) ->
         async with session_scope(engine) as session:
             person = await session.get(Person, person_id)
             assert person is not None
-            await set_status(
-                session=session,
-                person=person,
-                field="detention",
-                status="released",
-                since=None,
-                source=None,
-                actor_id=1,
-                grace=timedelta(0),
-            )
+            await change_status(session, person, "released", field="detention")
             raise RuntimeError("crash before commit")
     except RuntimeError:
         pass
@@ -106,16 +98,7 @@ async def test_setting_the_same_status_again_changes_nothing(engine: AsyncEngine
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        event = await set_status(
-            session=session,
-            person=person,
-            field="asylum",
-            status="asylum_seeker",
-            since=None,
-            source=None,
-            actor_id=1,
-            grace=timedelta(0),
-        )
+        event = await change_status(session, person, "asylum_seeker")
     assert event is None
 
 
@@ -178,16 +161,7 @@ async def test_due_event_becomes_one_delivery_per_following_chat(engine: AsyncEn
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        await set_status(
-            session=session,
-            person=person,
-            field="detention",
-            status="released",
-            since=None,
-            source=None,
-            actor_id=1,
-            grace=timedelta(0),
-        )
+        await change_status(session, person, "released", field="detention")
     async with session_scope(engine) as session:
         created = await expand_due_events(session=session, now=datetime.now(UTC))
     assert created == 3
@@ -204,16 +178,7 @@ async def test_event_waits_for_its_grace_window(engine: AsyncEngine) -> None:
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        event = await set_status(
-            session=session,
-            person=person,
-            field="asylum",
-            status="refugee",
-            since=None,
-            source=None,
-            actor_id=1,
-            grace=timedelta(seconds=60),
-        )
+        event = await change_status(session, person, "refugee", grace=timedelta(seconds=60))
     assert event is not None
     async with session_scope(engine) as session:
         assert await expand_due_events(session=session, now=event.created_at) == 0
@@ -229,16 +194,7 @@ async def test_restricted_person_is_not_pushed_to_followers_of_everyone(
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        await set_status(
-            session=session,
-            person=person,
-            field="asylum",
-            status="refugee",
-            since=None,
-            source=None,
-            actor_id=1,
-            grace=timedelta(0),
-        )
+        await change_status(session, person, "refugee")
         assert await expand_due_events(session=session, now=datetime.now(UTC)) == 0
 
 
@@ -248,16 +204,7 @@ async def _one_pending_delivery(engine: AsyncEngine) -> None:
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        await set_status(
-            session=session,
-            person=person,
-            field="asylum",
-            status="refugee",
-            since=None,
-            source=None,
-            actor_id=1,
-            grace=timedelta(0),
-        )
+        await change_status(session, person, "refugee")
         await expand_due_events(session=session, now=datetime.now(UTC))
 
 

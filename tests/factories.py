@@ -1,0 +1,31 @@
+"""Small record makers shared by the tests."""
+
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Event, Person
+from storage.people import StatusField, set_status
+
+
+async def change_status(
+    session: AsyncSession,
+    person: Person | None,
+    status: str = "refugee",
+    *,
+    field: StatusField = "asylum",
+    grace: timedelta = timedelta(0),
+    actor_id: int = 1,
+) -> Event | None:
+    """An editor's status change, as /setasylum or /setdetention makes it."""
+    assert person is not None
+    return await set_status(
+        session=session,
+        person=person,
+        field=field,
+        status=status,
+        since=None,
+        source=None,
+        actor_id=actor_id,
+        grace=grace,
+    )
