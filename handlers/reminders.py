@@ -11,7 +11,7 @@ from storage.reminders import reminder_offsets, set_reminder_offsets
 
 
 async def remind(update: Update, context: CaseContext) -> None:
-    """`/remind 7d,1d,1h` sets the reminder times, `/remind off` stops them, `/remind` shows them."""
+    """`/remind 7d,1d,1h` sets when this chat is reminded; `/remind off`; `/remind` shows it."""
     lang, text, chat = language(update), command_args(update), update.effective_chat
     assert chat is not None
     try:

@@ -1,11 +1,13 @@
 """End to end: the real application over HTTP against the local Bot API emulator."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from handlers.render import format_when
 from storage.engine import create_engine, session_scope
 from storage.people import add_person
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, KAZAKH, RUSSIAN, STRANGER, Story, story
@@ -147,3 +149,24 @@ async def test_person_added_by_another_process_is_found(bot: Story, database_url
     await engine.dispose()
     found = await bot.say(FOLLOWER, "/person Айдос Садык")
     assert (found.text or "").startswith("<b>Aidos Sadyq</b>")
+
+
+async def test_follower_gets_one_reminder_in_court_time_for_a_hearing_set_at_short_notice(
+    database_url: str,
+) -> None:
+    soon = (datetime.now(ZoneInfo("Asia/Almaty")) + timedelta(minutes=30)).replace(
+        second=0, microsecond=0
+    )
+    async with story(database_url, reminder_scan_seconds=0.2) as bot:
+        await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+        shown = await bot.say(FOLLOWER, "/remind 1h")
+        assert "Hearing reminders: 1 hour before each hearing" in (shown.text or "")
+        await bot.say(EDITOR, f"/sethearing Qaisha Aqan {soon:%Y-%m-%d %H:%M} Zharkent court")
+        pushes = [m.text or "" for m in (await bot.api.wait_for_messages(FOLLOWER.id, 4))[2:]]
+        await bot.quiet_for(1.5)  # several scans later: nothing more
+        assert len(bot.api.messages_to(FOLLOWER.id)) == 4  # two replies, the push, one reminder
+    # The two may arrive in either order: each is its own delivery.
+    [reminder] = [text for text in pushes if "reminder:" in text]
+    assert any("hearing set for" in text for text in pushes)
+    assert re.search(r"reminder: hearing in (29|30) minutes", reminder)
+    assert f"<b>{format_when(soon, 'Asia/Almaty', 'en')}, Zharkent court</b>" in reminder

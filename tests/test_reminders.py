@@ -256,9 +256,7 @@ async def test_followers_of_everyone_are_reminded_of_public_people_only(
     engine: AsyncEngine,
 ) -> None:
     public_id = await _person(engine)
-    restricted_id = await _person(
-        engine, name="Murager Alimuly", visibility=Visibility.RESTRICTED
-    )
+    restricted_id = await _person(engine, name="Murager Alimuly", visibility=Visibility.RESTRICTED)
     await _hearing(engine, public_id, HEARING)
     await _hearing(engine, restricted_id, HEARING + MINUTE)
     await _chat(engine, GROUP, None, "1h")  # follows everyone

@@ -1,7 +1,7 @@
 """Rendering: what each message says, escaped, in the reader's language, within the limit."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from handlers.render import (
     MAX_MESSAGE,
@@ -10,6 +10,7 @@ from handlers.render import (
     render_hearings,
     render_person_card,
     render_push,
+    render_reminder_offsets,
 )
 from storage.models import Case, Event, Hearing, Person
 from storage.people import HearingSlot, PersonCard
@@ -153,3 +154,56 @@ def test_partial_dates_keep_only_what_is_known() -> None:
     assert format_partial_date("2018", "en") == "2018"
     assert format_partial_date("2018-08", "en") == "August 2018"
     assert format_partial_date("2018-08-14", "en") == "14 Aug 2018"
+
+
+def _reminder(offset: str, left: timedelta) -> Event:
+    """A reminder written `left` before a hearing on 3 Dec 2026 at 10:00 in Almaty."""
+    starts_at = datetime(2026, 12, 3, 5, 0, tzinfo=UTC)
+    value = {
+        "hearing_id": 1,
+        "starts_at": starts_at.isoformat(),
+        "tz": "Asia/Almaty",
+        "place": "court in Zharkent",
+        "offset": offset,
+    }
+    return Event(
+        id=2,
+        person_id=1,
+        kind="reminder",
+        new_value=json.dumps(value),
+        effective_at=starts_at - left,
+        dedup_key="r",
+    )
+
+
+def test_reminder_says_how_soon_and_when_in_the_courts_time() -> None:
+    text = render_push([_reminder("1d", timedelta(hours=23, minutes=59))], _person(), "en")
+    assert "reminder: hearing in 1 day, <b>3 Dec 2026, 10:00, court in Zharkent</b>" in text
+    assert "in 7 days" in render_push([_reminder("7d", timedelta(days=7))], _person(), "en")
+
+
+def test_reminder_that_goes_late_says_the_time_really_left() -> None:
+    def said(offset: str, left: timedelta) -> str:
+        return render_push([_reminder(offset, left)], _person(), "en")
+
+    assert "hearing in 30 minutes" in said("1h", timedelta(minutes=29, seconds=40))
+    assert "hearing in 5 hours" in said("1d", timedelta(hours=5, minutes=10))
+    assert "hearing in 3 days" in said("7d", timedelta(days=3, hours=2))
+
+
+def test_reminder_in_russian_and_kazakh_agrees_with_its_number() -> None:
+    def said(offset: str, left: timedelta, language: str) -> str:
+        return render_push([_reminder(offset, left)], _person(), language)
+
+    assert "заседание через 1 день" in said("1d", timedelta(days=1), "ru")
+    assert "через 2 часа" in said("2h", timedelta(hours=2), "ru")
+    assert "через 21 минуту" in said("1h", timedelta(minutes=21), "ru")
+    assert "3 дек. 2026" in said("1d", timedelta(days=1), "ru")
+    assert "сот отырысы 1 күннен кейін" in said("1d", timedelta(days=1), "kk")
+
+
+def test_reminder_times_are_listed_or_said_to_be_off() -> None:
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    assert "7 days, 1 day and 1 hour before" in render_reminder_offsets((7 * day, day, hour), "en")
+    assert "остаётся 1 день и 90 минут" in render_reminder_offsets((day, 90 * hour / 60), "ru")
+    assert "No hearing reminders" in render_reminder_offsets((), "en")
