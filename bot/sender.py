@@ -123,6 +123,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._chat_tails: dict[int, asyncio.Task[None]] = {}  # the last send task per chat
         self._sent: list[tuple[int, int | None]] = []
         self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
@@ -179,18 +180,30 @@ class Sender:
         by_chat: dict[int, list[Outgoing]] = {}
         for outgoing in batch:
             by_chat.setdefault(outgoing.chat.id, []).append(outgoing)
-        for outgoings in by_chat.values():
+        for chat_id, outgoings in by_chat.items():
             if outgoings[0].chat.digest_hour is not None:
-                self._start(self._deliver_digest(outgoings))
+                self._start(chat_id, self._deliver_digest(outgoings))
             else:
-                for outgoing in outgoings:
-                    self._start(self._deliver(outgoing))
+                self._start(chat_id, self._deliver_in_order(outgoings))
         return len(batch)
 
-    def _start(self, send: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(send)
+    def _start(self, chat_id: int, send: Coroutine[Any, Any, None]) -> None:
+        """Send in a task of its own, after what is still being sent to the same chat."""
+        task = asyncio.create_task(self._after(self._chat_tails.get(chat_id), send))
+        self._chat_tails[chat_id] = task
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
+        task.add_done_callback(lambda done: self._forget_tail(chat_id, done))
+
+    @staticmethod
+    async def _after(previous: asyncio.Task[None] | None, send: Coroutine[Any, Any, None]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await send
+
+    def _forget_tail(self, chat_id: int, task: asyncio.Task[None]) -> None:
+        if self._chat_tails.get(chat_id) is task:
+            del self._chat_tails[chat_id]
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -211,6 +224,11 @@ class Sender:
         ids = [outgoing.delivery.id for outgoing in outgoings if outgoing.delivery.id is not None]
         async with session_scope(self.engine) as session:
             await postpone(session=session, delivery_ids=ids, until=until)
+
+    async def _deliver_in_order(self, outgoings: list[Outgoing]) -> None:
+        """One chat's messages one after another, in the order the changes were made."""
+        for outgoing in sorted(outgoings, key=lambda outgoing: outgoing.event.id or 0):
+            await self._deliver(outgoing)
 
     async def _deliver_digest(self, outgoings: list[Outgoing]) -> None:
         """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
