@@ -23,6 +23,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 BROADCAST = {"broadcast": True}
+SAFETY = 0.98
 # Calls that put a message in a chat (and so count against Telegram's limits).
 _PACED_PREFIXES = ("send", "copy", "forward", "edit")
 
@@ -46,8 +47,9 @@ class Pacer:
         self.limits = limits
         self._clock = clock
         self._sleep = sleep
-        # A hair over 1/rate, so float rounding never fits rate+1 sends in one second.
-        self._interval = 1.0 / limits.per_second + 1e-6
+        # 2% under the ceiling: a send reaches Telegram a little after its slot, and uneven
+        # delays would otherwise crowd rate+1 sends into some second.
+        self._interval = 1.0 / (limits.per_second * SAFETY)
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}

@@ -166,8 +166,12 @@ class Sender:
                 self._wake.clear()
 
     async def _lease(self) -> int:
-        """Lease as many due deliveries as there are free slots, and start sending them."""
-        while len(self._in_flight) >= self.settings.concurrency:
+        """Lease as many due deliveries as there are free slots, and start sending them.
+
+        It waits until half the slots are free, so that each lease (a transaction) brings a
+        batch rather than one delivery at a time.
+        """
+        while len(self._in_flight) > self.settings.concurrency // 2:
             self._room.clear()
             await self._room.wait()
         async with session_scope(self.engine) as session:
@@ -388,6 +392,6 @@ class Sender:
             try:
                 async with session_scope(self.engine) as session:
                     await mark_sent_many(session=session, sent=batch, now=utcnow())
-            except Exception:
+            except BaseException:  # cancelled mid-write too: keep them for the next try
                 self._sent[:0] = batch
                 raise

@@ -41,8 +41,9 @@ async def _send_times(pacer: Pacer, clock: Clock, chats: list[int]) -> list[floa
 async def test_sends_are_spaced_under_the_overall_rate() -> None:
     clock = Clock()
     times = await _send_times(_pacer(clock, per_second=30.0), clock, list(range(1, 91)))
-    # 90 sends to 90 chats take three seconds, never more than 30 in any second.
-    assert times[-1] < 3.0
+    # 90 sends to 90 chats take about three seconds (paced 2% under the ceiling),
+    # never more than 30 in any second.
+    assert 3.0 < times[-1] < 3.1
     assert all(sum(1 for t in times if start <= t < start + 1.0) <= 30 for start in times)
 
 
