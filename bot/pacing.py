@@ -35,8 +35,20 @@ class Limits:
     group_per_minute: int = 20
 
 
+@dataclass
+class _Waiter:
+    chat_id: int | None
+    interactive: bool
+    turn: asyncio.Future[None]
+
+
 class Pacer:
-    """Slots for sends: evenly spaced overall, one a second per chat, 20 a minute per group."""
+    """Slots for sends: evenly spaced overall, one a second per chat, 20 a minute per group.
+
+    Waiters are served first come, first served — interactive ones before broadcast ones —
+    skipping only those whose chat must still wait, so no send waits much longer than the
+    queue ahead of it takes.
+    """
 
     def __init__(
         self,
@@ -54,7 +66,8 @@ class Pacer:
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
-        self._interactive_waiting = 0
+        self._waiting: list[_Waiter] = []
+        self._dispatcher: asyncio.Task[None] | None = None
 
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` (Telegram's retry_after)."""
@@ -66,32 +79,37 @@ class Pacer:
 
     async def wait_turn(self, chat_id: int | None, *, interactive: bool) -> None:
         """Return when a message to `chat_id` may be sent; interactive sends go first."""
-        if interactive:
-            self._interactive_waiting += 1
-        try:
-            while True:
-                now = self._clock()
-                ready_at = max(self._paused_until, self._chat_free_at(chat_id))
-                if ready_at > now:
-                    await self._sleep(ready_at - now)
-                    continue
-                if not interactive and self._interactive_waiting:
-                    await self._sleep(self._interval)
-                    continue
-                slot = max(now, self._next_slot)
-                if slot > now and not interactive:
-                    # Broadcasts take a slot only when it has come, so that a reply
-                    # arriving meanwhile takes it first.
-                    await self._sleep(slot - now)
-                    continue
-                self._next_slot = slot + self._interval
-                self._record(chat_id, slot)
-                if slot > now:
-                    await self._sleep(slot - now)
-                return
-        finally:
-            if interactive:
-                self._interactive_waiting -= 1
+        waiter = _Waiter(chat_id, interactive, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiter)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="pacer")
+        await waiter.turn
+
+    async def _dispatch(self) -> None:
+        """Give out slots, one per interval, while anyone waits."""
+        while self._waiting:
+            now = self._clock()
+            gate = max(self._paused_until, self._next_slot)
+            if gate > now:
+                await self._sleep(gate - now)
+                continue
+            waiter = self._next_waiter(now)
+            if waiter is None:  # everyone waiting is held by their chat's limit
+                if not self._waiting:
+                    return
+                free_at = min(self._chat_free_at(w.chat_id) for w in self._waiting)
+                await self._sleep(min(free_at - now, self._interval))
+                continue
+            self._waiting.remove(waiter)
+            self._next_slot = now + self._interval
+            self._record(waiter.chat_id, now)
+            waiter.turn.set_result(None)
+            await self._sleep(0)
+
+    def _next_waiter(self, now: float) -> _Waiter | None:
+        self._waiting = [waiter for waiter in self._waiting if not waiter.turn.done()]
+        ready = [w for w in self._waiting if self._chat_free_at(w.chat_id) <= now]
+        return next((w for w in ready if w.interactive), ready[0] if ready else None)
 
     def _chat_free_at(self, chat_id: int | None) -> float:
         if chat_id is None:
