@@ -141,14 +141,12 @@ class Sender:
         self._wake.set()
 
     async def close(self) -> None:
-        """Stop leasing, let the sends in flight finish, settle them."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop leasing, let the sends in flight finish, then settle everything they sent."""
+        send_loop, settle_loop = self._tasks
+        await _stop(send_loop)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=10)
+        await _stop(settle_loop)  # a write it was in the middle of is kept for the last one
         await self._settle()
 
     # --- sending -------------------------------------------------------------------------
@@ -395,3 +393,9 @@ class Sender:
             except BaseException:  # cancelled mid-write too: keep them for the next try
                 self._sent[:0] = batch
                 raise
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
