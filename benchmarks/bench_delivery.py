@@ -19,8 +19,8 @@ separate process, so that its CPU is not charged to the bot:
    subscribers, then leasing and sending all of them to a no-latency emulator.
 
 Pick scenarios with --scenarios; shrink with --chats, --fast-chats, --memory-sizes.
---fake-sniffio is an experiment: see `install_fake_sniffio`. All defaults take about half
-an hour on 2 cores; `--chats 1000 --fast-chats 2000 --memory-sizes 2000,10000` about 4 min.
+All defaults take about 40 minutes on 2 cores; a quick look (about 4 minutes):
+`--chats 1000 --pacer-slots 300 --fast-chats 2000 --memory-sizes 2000,10000`.
 Temporary databases live in a temporary folder that is removed at the end; the emulator
 processes are stopped; all traffic stays on 127.0.0.1.
 """
@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import types
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -689,9 +688,8 @@ def print_run(run: SendRun, *, ceiling: float | None = None) -> None:
             print(f"    !! Sender.close() raised {run.close_error}")
         if outbox.settles_cancelled:
             print(
-                f"    !! Sender.close() cancelled {outbox.settles_cancelled} settle(s) mid-write: "
-                f"{outbox.settled_rows_cancelled} accepted sends left pending (sent again "
-                "when their lease expires)"
+                f"    note: Sender.close() cancelled {outbox.settles_cancelled} settle(s) "
+                f"mid-write ({outbox.settled_rows_cancelled} deliveries)"
             )
 
 
@@ -861,6 +859,7 @@ class MemoryReport:
     final_rss_mib: float  # RSS at the end (not the peak)
     send_rate: float | None
     sent: int | None
+    close_error: str  # what Sender.close() raised, if anything
 
 
 def peak_rss_mib() -> float:
@@ -877,7 +876,10 @@ def current_rss_mib() -> float:
 def _memory_process(conn: Connection, database_url: str, url: str | None, chats: int) -> None:
     """Entry point of a fresh process whose peak RSS is the measurement."""
     logging.basicConfig(level=logging.WARNING)
-    conn.send(asyncio.run(_measure_memory(database_url, url, chats)))
+    try:
+        conn.send(asyncio.run(_measure_memory(database_url, url, chats)))
+    except Exception as error:  # tell the parent rather than leave it waiting
+        conn.send(f"{type(error).__name__}: {error}")
 
 
 async def _measure_memory(database_url: str, url: str | None, chats: int) -> MemoryReport:
@@ -891,6 +893,7 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
     tracemalloc.stop()
     expanded = peak_rss_mib()
     send_rss = send_rate = sent = None
+    close_error = ""
     if url is not None:
         pacer = Pacer(Limits(per_second=UNLIMITED))
         sending_bot = make_bot(url, PacingRateLimiter(pacer))
@@ -910,7 +913,10 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
             if states.get("pending", 0) == 0 or time.perf_counter() - started > 60 + chats / 50:
                 break
             await asyncio.sleep(0.5)
-        await sender.close()
+        try:
+            await sender.close()
+        except Exception as error:  # reported in the results, not hidden
+            close_error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
         await sending_bot.shutdown()
         sent = (await delivery_states(engine)).get("sent", 0)
         send_rate = sent / (time.perf_counter() - started)
@@ -928,6 +934,7 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
         final_rss_mib=current_rss_mib(),
         send_rate=send_rate,
         sent=sent,
+        close_error=close_error,
     )
 
 
@@ -941,7 +948,9 @@ def measure_memory(database_url: str, url: str | None, chats: int) -> MemoryRepo
     try:
         if not conn.poll(600 + chats / 50):
             raise RuntimeError("the memory measurement did not finish")
-        report: MemoryReport = conn.recv()
+        report: MemoryReport | str = conn.recv()
+        if isinstance(report, str):
+            raise RuntimeError(f"the memory measurement failed: {report}")
         return report
     finally:
         process.join(10)
@@ -973,6 +982,8 @@ async def memory_scenario(folder: Path, *, sizes: list[int], send: bool) -> None
                 f"peak {report.send_rss_mib:.1f} MiB"
             )
         line += f"; RSS at the end {report.final_rss_mib:.1f} MiB"
+        if report.close_error:
+            line += f"\n    !! Sender.close() raised {report.close_error}"
         print(line)
         await asyncio.to_thread(Path(database_url.removeprefix("sqlite:///")).unlink)
 
@@ -1007,25 +1018,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--memory-sizes", type=_sizes, default=[10_000, 50_000, 100_000])
     parser.add_argument("--no-memory-send", action="store_true", help="memory: expand only")
-    parser.add_argument(
-        "--fake-sniffio",
-        action="store_true",
-        help="experiment: stand in for the missing sniffio package httpcore imports per request",
-    )
     return parser.parse_args()
-
-
-def install_fake_sniffio() -> None:
-    """Give httpcore the `sniffio` module it looks for on every pool operation.
-
-    httpcore 1.0 runs `import sniffio` inside `current_async_library()` each time it is
-    asked; anyio 4.x no longer installs sniffio, so each of those imports fails after a
-    search of sys.path. A stand-in module (answering "asyncio", which is what httpcore
-    assumes anyway) measures what `pip install sniffio` would save.
-    """
-    module = types.ModuleType("sniffio")
-    module.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-    sys.modules.setdefault("sniffio", module)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -1038,9 +1031,6 @@ async def main(args: argparse.Namespace) -> None:
         f"machine: nproc {os.cpu_count()}, {platform.platform()}, Python {sys.version.split()[0]}"
     )
     print(f"load average at the start: {_load()}")
-    if args.fake_sniffio:
-        install_fake_sniffio()
-        print("experiment: a stand-in sniffio module is installed (see --help)")
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp:
         folder = Path(tmp)
         if "pacing" in scenarios:
