@@ -10,6 +10,8 @@ separate process, so that its CPU is not charged to the bot:
    event expanded by expand_due_events, the Sender behind PacingRateLimiter at 30/s) and,
    in the same run, a plain python-telegram-bot sender (AIORateLimiter, the same messages,
    the same number in flight). Sustained rate = messages / (last - first accepted send).
+   First, the Pacer alone (--pacer-slots slots, --concurrency waiters, at 30/s and at
+   1,000/s): the pace it keeps and the longest any one send waits for its slot.
 2. throughput: limits lifted (no rate limit in the emulator, --fast-latency, Pacer at
    100,000/s, paid broadcast) for --fast-chats chats (default 10,000): messages per second
    for a few Sender concurrencies, with the CPU per message of both processes, the outbox
