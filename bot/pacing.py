@@ -101,7 +101,8 @@ class Pacer:
                 await self._sleep(min(free_at - now, self._interval))
                 continue
             self._waiting.remove(waiter)
-            self._next_slot = now + self._interval
+            # A late wake-up keeps up to half an interval of credit, so lateness is not lost.
+            self._next_slot = max(gate, now - self._interval / 2) + self._interval
             self._record(waiter.chat_id, now)
             waiter.turn.set_result(None)
             await self._sleep(0)

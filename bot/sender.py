@@ -121,6 +121,7 @@ class Sender:
         self.settings = settings
         self.owner_ids = owner_ids
         self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
         self._room = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._chat_tails: dict[int, asyncio.Task[None]] = {}  # the last send task per chat
@@ -142,17 +143,22 @@ class Sender:
 
     async def close(self) -> None:
         """Stop leasing, let the sends in flight finish, then settle everything they sent."""
+        # The loops are asked to stop, not cancelled: a transaction cut off in the middle
+        # would keep SQLite's write lock and the last settle below could not write.
         send_loop, settle_loop = self._tasks
-        await _stop(send_loop)
+        self._closing.set()
+        self._wake.set()
+        self._room.set()
+        await send_loop
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=10)
-        await _stop(settle_loop)  # a write it was in the middle of is kept for the last one
+        await settle_loop
         await self._settle()
 
     # --- sending -------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        while True:
+        while not self._closing.is_set():
             try:
                 leased = await self._lease()
             except Exception:
@@ -170,6 +176,8 @@ class Sender:
         batch rather than one delivery at a time.
         """
         while len(self._in_flight) > self.settings.concurrency // 2:
+            if self._closing.is_set():
+                return 0
             self._room.clear()
             await self._room.wait()
         async with session_scope(self.engine) as session:
@@ -377,8 +385,9 @@ class Sender:
     # --- settling ------------------------------------------------------------------------
 
     async def _settle_loop(self) -> None:
-        while True:
-            await asyncio.sleep(SETTLE_EVERY_SECONDS)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), SETTLE_EVERY_SECONDS)
             try:
                 await self._settle()
             except Exception:
@@ -393,9 +402,3 @@ class Sender:
             except BaseException:  # cancelled mid-write too: keep them for the next try
                 self._sent[:0] = batch
                 raise
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
