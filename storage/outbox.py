@@ -167,16 +167,6 @@ async def lease_deliveries(
     ]
 
 
-async def mark_sent(
-    *, session: AsyncSession, delivery_id: int, message_id: int, now: datetime
-) -> None:
-    await session.exec(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id)
-        .values(state=DeliveryState.SENT, message_id=message_id, sent_at=now, lease_until=None)
-    )
-
-
 async def retry_later(
     *, session: AsyncSession, delivery_id: int, error: str, retry_at: datetime
 ) -> None:

@@ -12,7 +12,7 @@ from storage.outbox import (
     deactivate_chat,
     expand_due_events,
     lease_deliveries,
-    mark_sent,
+    mark_sent_many,
     retry_later,
 )
 from storage.people import (
@@ -237,7 +237,7 @@ async def test_sent_delivery_is_never_leased_again(engine: AsyncEngine) -> None:
         (outgoing,) = await lease_deliveries(session=session, now=now, lease=timedelta(seconds=1))
         assert outgoing.delivery.id is not None
     async with session_scope(engine) as session:
-        await mark_sent(session=session, delivery_id=outgoing.delivery.id, message_id=42, now=now)
+        await mark_sent_many(session=session, sent=[(outgoing.delivery.id, 42)], now=now)
     async with session_scope(engine) as session:
         later = now + timedelta(hours=1)
         assert await lease_deliveries(session=session, now=later, lease=timedelta(seconds=1)) == []
