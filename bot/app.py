@@ -10,6 +10,7 @@ from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.http import AiohttpRequest
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
@@ -26,6 +27,8 @@ from storage.engine import create_engine, session_scope
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
 OUTBOX_JOB = "outbox"
 GET_UPDATES_CONNECTIONS = 4
+# Connections beyond the sender's sends in flight, for replies and the rest.
+REPLY_CONNECTIONS = 32
 
 
 def build_application(settings: Settings) -> CaseApplication:
@@ -89,10 +92,10 @@ def build_application(settings: Settings) -> CaseApplication:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # getUpdates gets a pool of one connection by default. A long poll cut off mid-flight
-        # (by stopping, or by a network drop) can leave that connection checked out, and
-        # every later getUpdates then fails with "Pool timeout": leave room to recover.
-        .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
+        .request(AiohttpRequest(pool_size=settings.send_concurrency + REPLY_CONNECTIONS))
+        # A long poll cut off mid-flight (by stopping, or by a network drop) can leave its
+        # connection checked out: leave room for the next getUpdates.
+        .get_updates_request(AiohttpRequest(pool_size=GET_UPDATES_CONNECTIONS))
         .rate_limiter(PacingRateLimiter(pacer))
         .post_init(post_init)
         .post_stop(post_stop)

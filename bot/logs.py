@@ -1,13 +1,13 @@
 """Logging that never shows the bot token.
 
-python-telegram-bot's HTTP client (httpx) logs every request URL, and the URL carries the
-token: those loggers are quieted, and the formatter blanks the token out of every line,
-tracebacks included, in case anything else repeats it.
+Request URLs carry the token. The HTTP clients' loggers are quieted (httpx logs every URL
+at INFO), and the formatter blanks the token out of every line, tracebacks included, in
+case anything else repeats it.
 """
 
 import logging
 
-QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite")
+QUIET = ("aiohttp", "httpx", "httpcore", "apscheduler", "aiosqlite")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

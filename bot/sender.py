@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.holding import hold_until, is_urgent
+from bot.http import AnswerTimedOut
 from bot.pacing import BROADCAST, Pacer, retry_seconds
 from handlers.i18n import t
 from handlers.render import html_to_plain, render_digest, render_push, split_message
@@ -85,7 +85,7 @@ def classify(error: TelegramError) -> Failure:
         if "parse entities" in text:
             return Failure.BAD_MARKUP
         return Failure.PERMANENT
-    if isinstance(error, TimedOut) and isinstance(error.__cause__, httpx.ReadTimeout):
+    if isinstance(error, AnswerTimedOut):
         return Failure.MAYBE_DELIVERED
     return Failure.TRANSIENT
 

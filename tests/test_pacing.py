@@ -3,9 +3,9 @@
 import asyncio
 import random
 
-import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.http import AnswerTimedOut
 from bot.pacing import Limits, Pacer
 from bot.sender import Failure, backoff, classify
 
@@ -93,10 +93,8 @@ async def test_busy_chat_says_how_long_until_it_is_free() -> None:
 
 
 def test_failures_are_sorted_by_what_to_do() -> None:
-    read_timeout = TimedOut()
-    read_timeout.__cause__ = httpx.ReadTimeout("read")
-    connect_timeout = TimedOut()
-    connect_timeout.__cause__ = httpx.ConnectTimeout("connect")
+    read_timeout = AnswerTimedOut("Telegram did not answer in time")
+    connect_timeout = TimedOut("no connection to Telegram in time")
     cases = {
         Failure.BLOCKED: Forbidden("Forbidden: bot was blocked by the user"),
         Failure.MIGRATED: ChatMigrated(-1002),

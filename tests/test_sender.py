@@ -4,11 +4,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
-from telegram.error import TimedOut
 
+from bot.http import AnswerTimedOut
 from bot.pacing import Limits, Pacer
 from bot.sender import Sender, SenderSettings
 from storage.engine import session_scope
@@ -27,9 +26,7 @@ class SlowTelegram:
 
     async def send_message(self, *args: Any, **kwargs: Any) -> None:
         self.calls += 1
-        error = TimedOut()
-        error.__cause__ = httpx.ReadTimeout("read timed out")
-        raise error
+        raise AnswerTimedOut("Telegram did not answer in time")
 
 
 async def _one_delivery(engine: AsyncEngine) -> None:
