@@ -55,15 +55,16 @@ import httpx
 from sqlalchemy import event, func, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, Defaults, ExtBot
+from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
 import bot.sender
+from bot.app import connected_builder
 from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, serve_local_api
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.sender import Sender, SenderSettings
+from bot.settings import Settings
 from storage.engine import create_engine, session_scope
 from storage.migrate import upgrade_database
 from storage.models import Chat as ChatRecord
@@ -327,20 +328,12 @@ async def delivery_states(engine: AsyncEngine) -> dict[str, int]:
 # Senders under test
 
 
-def make_bot(url: str, rate_limiter: BaseRateLimiter[Any] | None) -> ExtBot[Any]:
-    """A bot built the way bot/app.py builds it (pool, defaults), with `rate_limiter`."""
-    builder = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{url}/bot")
-        .base_file_url(f"{url}/file/bot")
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
+def make_bot(url: str, rate_limiter: BaseRateLimiter[Any] | None, concurrency: int) -> ExtBot[Any]:
+    """A bot built the way bot/app.py builds it (aiohttp, defaults), with `rate_limiter`."""
+    settings = Settings(
+        telegram_bot_token=TOKEN, telegram_api_url=url, send_concurrency=concurrency
     )
+    builder = connected_builder(settings)
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     return builder.build().bot
@@ -461,7 +454,7 @@ async def run_casewatch(
 ) -> SendRun:
     """Send every pending delivery with the real Sender; stop when all are accepted."""
     pacer = Pacer(Limits(per_second=rate))
-    sending_bot = make_bot(emulator.url, PacingRateLimiter(pacer))
+    sending_bot = make_bot(emulator.url, PacingRateLimiter(pacer), concurrency)
     await sending_bot.initialize()
     sender = Sender(
         bot=sending_bot,
@@ -542,7 +535,7 @@ async def run_ptb(
     What a typical bot does: a worker pool over the chat ids, the rate limiter (if any)
     doing the pacing and the retrying, no outbox.
     """
-    sending_bot = make_bot(emulator.url, rate_limiter)
+    sending_bot = make_bot(emulator.url, rate_limiter, concurrency)
     await sending_bot.initialize()
     try:
         return await run_workers(
@@ -898,7 +891,7 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
     close_error = ""
     if url is not None:
         pacer = Pacer(Limits(per_second=UNLIMITED))
-        sending_bot = make_bot(url, PacingRateLimiter(pacer))
+        sending_bot = make_bot(url, PacingRateLimiter(pacer), SenderSettings().concurrency)
         await sending_bot.initialize()
         sender = Sender(
             bot=sending_bot,

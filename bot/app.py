@@ -27,7 +27,7 @@ from storage.engine import create_engine, session_scope
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
 OUTBOX_JOB = "outbox"
 GET_UPDATES_CONNECTIONS = 4
-# Connections beyond the sender's sends in flight, for replies and the rest.
+# Connections for replies and the rest (the outbox sender has its own).
 REPLY_CONNECTIONS = 32
 
 
@@ -43,6 +43,7 @@ def build_application(settings: Settings) -> CaseApplication:
         application.bot_data[SERVICES] = services
         sender = Sender(
             bot=application.bot,
+            request=AiohttpRequest(pool_size=settings.send_concurrency),
             engine=services.engine,
             pacer=pacer,
             settings=SenderSettings(
@@ -55,7 +56,7 @@ def build_application(settings: Settings) -> CaseApplication:
             owner_ids=settings.admin_ids,
         )
         application.bot_data[SENDER] = sender
-        sender.start()
+        await sender.start()
         await _set_command_menus(application)
         assert application.job_queue is not None
         application.job_queue.run_repeating(
@@ -80,22 +81,8 @@ def build_application(settings: Settings) -> CaseApplication:
             await services.engine.dispose()
 
     application: CaseApplication = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(f"{settings.telegram_api_url}/bot")
-        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        connected_builder(settings)
         .context_types(ContextTypes(context=CaseContext))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                tzinfo=ZoneInfo(settings.casewatch_tz),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-        .request(AiohttpRequest(pool_size=settings.send_concurrency + REPLY_CONNECTIONS))
-        # A long poll cut off mid-flight (by stopping, or by a network drop) can leave its
-        # connection checked out: leave room for the next getUpdates.
-        .get_updates_request(AiohttpRequest(pool_size=GET_UPDATES_CONNECTIONS))
         .rate_limiter(PacingRateLimiter(pacer))
         .post_init(post_init)
         .post_stop(post_stop)
@@ -104,6 +91,31 @@ def build_application(settings: Settings) -> CaseApplication:
     )
     add_handlers(application)
     return application
+
+
+def connected_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+    """A builder for a bot that talks to `settings`' Bot API the way casewatch does.
+
+    The token and addresses, HTTP over aiohttp, and the defaults every message shares.
+    """
+    assert settings.telegram_bot_token is not None
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=ZoneInfo(settings.casewatch_tz),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .request(AiohttpRequest(pool_size=REPLY_CONNECTIONS))
+        # A long poll cut off mid-flight (by stopping, or by a network drop) can leave its
+        # connection checked out: leave room for the next getUpdates.
+        .get_updates_request(AiohttpRequest(pool_size=GET_UPDATES_CONNECTIONS))
+    )
 
 
 async def start_services(settings: Settings) -> Services:

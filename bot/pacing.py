@@ -6,9 +6,9 @@ evenly under those ceilings and, after a 429, holds every send for its `retry_af
 Replies to people talking to the bot are *interactive* and take the next free slot ahead
 of broadcast traffic, which queues behind them.
 
-`PacingRateLimiter` plugs the pacer into python-telegram-bot (its `BaseRateLimiter`), so
-handler replies and the outbox sender share one pace. The sender marks its sends with
-`rate_limit_args=BROADCAST`.
+`PacingRateLimiter` plugs the pacer into python-telegram-bot (its `BaseRateLimiter`) for
+replies; the outbox sender (bot/sender.py) asks the same pacer for its broadcast turns, so
+both share one pace.
 """
 
 import asyncio
@@ -22,8 +22,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-BROADCAST = {"broadcast": True}
 SAFETY = 0.98
+MIN_CREDIT_SECONDS = 0.005
 # Calls that put a message in a chat (and so count against Telegram's limits).
 _PACED_PREFIXES = ("send", "copy", "forward", "edit")
 
@@ -38,7 +38,6 @@ class Limits:
 @dataclass
 class _Waiter:
     chat_id: int | None
-    interactive: bool
     turn: asyncio.Future[None]
 
 
@@ -62,16 +61,25 @@ class Pacer:
         # 2% under the ceiling: a send reaches Telegram a little after its slot, and uneven
         # delays would otherwise crowd rate+1 sends into some second.
         self._interval = 1.0 / (limits.per_second * SAFETY)
+        # A late wake-up keeps this much credit, so that lateness is not lost: half a slot
+        # at Telegram's 30/s, a few slots at paid broadcast's 1,000/s.
+        self._credit = max(self._interval / 2, MIN_CREDIT_SECONDS)
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
-        self._waiting: list[_Waiter] = []
+        self._interactive: deque[_Waiter] = deque()
+        self._broadcast: deque[_Waiter] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
 
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` (Telegram's retry_after)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds until sending resumes after a 429 (0: not paused)."""
+        return max(0.0, self._paused_until - self._clock())
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until `chat_id` may receive its next message (0: now)."""
@@ -79,38 +87,47 @@ class Pacer:
 
     async def wait_turn(self, chat_id: int | None, *, interactive: bool) -> None:
         """Return when a message to `chat_id` may be sent; interactive sends go first."""
-        waiter = _Waiter(chat_id, interactive, asyncio.get_running_loop().create_future())
-        self._waiting.append(waiter)
+        waiter = _Waiter(chat_id, asyncio.get_running_loop().create_future())
+        (self._interactive if interactive else self._broadcast).append(waiter)
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch(), name="pacer")
         await waiter.turn
 
     async def _dispatch(self) -> None:
-        """Give out slots, one per interval, while anyone waits."""
-        while self._waiting:
+        """Give out slots, one per interval (all that are due at each wake-up), while anyone
+        waits."""
+        while self._interactive or self._broadcast:
             now = self._clock()
             gate = max(self._paused_until, self._next_slot)
             if gate > now:
                 await self._sleep(gate - now)
                 continue
-            waiter = self._next_waiter(now)
-            if waiter is None:  # everyone waiting is held by their chat's limit
-                if not self._waiting:
-                    return
-                free_at = min(self._chat_free_at(w.chat_id) for w in self._waiting)
+            while gate <= now:
+                waiter = self._next_waiter(now)
+                if waiter is None:
+                    break
+                self._next_slot = max(gate, now - self._credit) + self._interval
+                self._record(waiter.chat_id, now)
+                waiter.turn.set_result(None)
+                gate = self._next_slot
+            else:
+                continue  # the slots due are given out: sleep until the next one
+            # Everyone waiting is held by their chat's limit (or nobody waits any more).
+            held = [*self._interactive, *self._broadcast]
+            if held:
+                free_at = min(self._chat_free_at(waiter.chat_id) for waiter in held)
                 await self._sleep(min(free_at - now, self._interval))
-                continue
-            self._waiting.remove(waiter)
-            # A late wake-up keeps up to half an interval of credit, so lateness is not lost.
-            self._next_slot = max(gate, now - self._interval / 2) + self._interval
-            self._record(waiter.chat_id, now)
-            waiter.turn.set_result(None)
-            await self._sleep(0)
 
     def _next_waiter(self, now: float) -> _Waiter | None:
-        self._waiting = [waiter for waiter in self._waiting if not waiter.turn.done()]
-        ready = [w for w in self._waiting if self._chat_free_at(w.chat_id) <= now]
-        return next((w for w in ready if w.interactive), ready[0] if ready else None)
+        """The first waiter whose chat may receive now, interactive ones first."""
+        for queue in (self._interactive, self._broadcast):
+            while queue and queue[0].turn.done():  # given up waiting (cancelled)
+                queue.popleft()
+            for index, waiter in enumerate(queue):
+                if not waiter.turn.done() and self._chat_free_at(waiter.chat_id) <= now:
+                    del queue[index]
+                    return waiter
+        return None
 
     def _chat_free_at(self, chat_id: int | None) -> float:
         if chat_id is None:
@@ -144,8 +161,8 @@ class Pacer:
 class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """python-telegram-bot's rate limiter interface over one `Pacer`.
 
-    A 429 pauses every send; an interactive call (a reply) is then tried once more, a
-    broadcast call raises so the outbox can reschedule its delivery.
+    Every call through the bot is interactive (replies, alerts); the outbox sender waits
+    for its broadcast turns itself. A 429 pauses every send, and the call is tried once more.
     """
 
     def __init__(self, pacer: Pacer) -> None:
@@ -168,15 +185,12 @@ class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if not endpoint.startswith(_PACED_PREFIXES):
             return await callback(*args, **kwargs)
-        interactive = not (rate_limit_args or {}).get("broadcast", False)
         chat_id = _chat_id(data)
-        await self.pacer.wait_turn(chat_id, interactive=interactive)
+        await self.pacer.wait_turn(chat_id, interactive=True)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as error:
             self.pacer.pause(retry_seconds(error))
-            if not interactive:
-                raise
         await self.pacer.wait_turn(chat_id, interactive=True)
         return await callback(*args, **kwargs)
 

@@ -9,8 +9,10 @@ answer each. One failing chat never holds up another: each send settles on its o
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -19,12 +21,16 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.request import BaseRequest, RequestData
+
+# RequestData's parts; public in PTB's signatures, though not exported from telegram.request.
+from telegram.request._requestparameter import RequestParameter
 
 from bot.holding import hold_until, is_urgent
 from bot.http import AnswerTimedOut
-from bot.pacing import BROADCAST, Pacer, retry_seconds
+from bot.pacing import Pacer, retry_seconds
 from handlers.i18n import t
 from handlers.render import html_to_plain, render_digest, render_push, split_message
 from handlers.replies import card_buttons
@@ -38,6 +44,7 @@ from storage.outbox import (
     mark_sent_many,
     migrate_chat,
     postpone,
+    renew_leases,
     retry_later,
 )
 
@@ -50,8 +57,8 @@ CHAT_NOT_FOUND_ATTEMPTS = 3
 MAX_CHAT_WAIT_SECONDS = 2.0
 READ_TIMEOUT = "read timeout"
 SETTLE_EVERY_SECONDS = 0.1
-SETTLE_BATCH = 500
 IDLE_SECONDS = 0.5
+NO_PREVIEW = json.dumps({"is_disabled": True})
 
 
 class Failure(Enum):
@@ -106,32 +113,41 @@ class SenderSettings:
 
 
 class Sender:
-    """The long-lived sending service: start it in post_init, close it in post_shutdown."""
+    """The long-lived sending service: start it in post_init, close it in post_stop.
+
+    It posts to the Bot API through its own connections (`request`), so a broadcast never
+    takes the connections replies need, and waits for its turns at the pacer itself.
+    """
 
     def __init__(
         self,
         *,
         bot: Bot,
+        request: BaseRequest,
         engine: AsyncEngine,
         pacer: Pacer,
         settings: SenderSettings,
         owner_ids: frozenset[int],
     ) -> None:
-        self.bot, self.engine, self.pacer = bot, engine, pacer
+        self.bot, self.request, self.engine, self.pacer = bot, request, engine, pacer
         self.settings = settings
         self.owner_ids = owner_ids
+        self._send_url = f"{bot.base_url}/sendMessage"
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._room = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._chat_tails: dict[int, asyncio.Task[None]] = {}  # the last send task per chat
         self._sent: list[tuple[int, int | None]] = []
-        self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
+        self._held: set[int] = set()  # leased here and not yet settled: their leases are renewed
+        self._renew_at = 0.0
+        self._messages: OrderedDict[tuple[int, str], tuple[str, str]] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        await self.request.initialize()
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="sender"),
             asyncio.create_task(self._settle_loop(), name="sender-settle"),
@@ -154,6 +170,7 @@ class Sender:
             await asyncio.wait(self._in_flight, timeout=10)
         await settle_loop
         await self._settle()
+        await self.request.shutdown()
 
     # --- sending -------------------------------------------------------------------------
 
@@ -190,20 +207,24 @@ class Sender:
         by_chat: dict[int, list[Outgoing]] = {}
         for outgoing in batch:
             by_chat.setdefault(outgoing.chat.id, []).append(outgoing)
+            assert outgoing.delivery.id is not None
+            self._held.add(outgoing.delivery.id)
         for chat_id, outgoings in by_chat.items():
             if outgoings[0].chat.digest_hour is not None:
-                self._start(chat_id, self._deliver_digest(outgoings))
+                self._start(chat_id, outgoings, self._deliver_digest(outgoings))
             else:
-                self._start(chat_id, self._deliver_in_order(outgoings))
+                self._start(chat_id, outgoings, self._deliver_in_order(outgoings))
         return len(batch)
 
-    def _start(self, chat_id: int, send: Coroutine[Any, Any, None]) -> None:
+    def _start(
+        self, chat_id: int, outgoings: list[Outgoing], send: Coroutine[Any, Any, None]
+    ) -> None:
         """Send in a task of its own, after what is still being sent to the same chat."""
         task = asyncio.create_task(self._after(self._chat_tails.get(chat_id), send))
         self._chat_tails[chat_id] = task
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
-        task.add_done_callback(lambda done: self._forget_tail(chat_id, done))
+        task.add_done_callback(lambda done: self._settled(chat_id, outgoings, done))
 
     @staticmethod
     async def _after(previous: asyncio.Task[None] | None, send: Coroutine[Any, Any, None]) -> None:
@@ -211,9 +232,11 @@ class Sender:
             await asyncio.wait([previous])
         await send
 
-    def _forget_tail(self, chat_id: int, task: asyncio.Task[None]) -> None:
+    def _settled(self, chat_id: int, outgoings: list[Outgoing], task: asyncio.Task[None]) -> None:
+        """The task is done with these deliveries: their leases need no renewing."""
         if self._chat_tails.get(chat_id) is task:
             del self._chat_tails[chat_id]
+        self._held.difference_update(outgoing.delivery.id for outgoing in outgoings)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -257,7 +280,7 @@ class Sender:
         text = render_digest([(o.person, o.changes) for o in gathered], chat.language)
         try:
             for part in split_message(text):
-                message = await self._send(chat.id, part, None)
+                message_id = await self._send(chat.id, part, None)
         except TelegramError as error:
             retry = utcnow() + backoff(1, self.settings.retry_base_seconds)
             log.warning(
@@ -267,7 +290,7 @@ class Sender:
             return
         for outgoing in gathered:
             assert outgoing.delivery.id is not None
-            self._record_sent(outgoing.delivery.id, message.message_id)
+            self._record_sent(outgoing.delivery.id, message_id)
 
     async def _deliver(self, outgoing: Outgoing) -> None:
         delivery, chat = outgoing.delivery, outgoing.chat
@@ -280,37 +303,56 @@ class Sender:
         if wait > MAX_CHAT_WAIT_SECONDS:
             await self._reschedule(delivery.id, "chat busy", utcnow() + timedelta(seconds=wait))
             return
-        text = self._text(outgoing)
+        text, buttons = self._message(outgoing)
         try:
-            message = await self._send(chat.id, text, outgoing)
+            message_id = await self._send(chat.id, text, buttons)
         except TelegramError as error:
             await self._failed(outgoing, error, text)
             return
-        self._record_sent(delivery.id, message.message_id)
+        self._record_sent(delivery.id, message_id)
 
     async def _send(
-        self, chat_id: int, text: str, outgoing: Outgoing | None, *, html: bool = True
-    ) -> Message:
-        return await self.bot.send_message(
-            chat_id,
-            text,
-            parse_mode="HTML" if html else None,
-            reply_markup=card_buttons([outgoing.person]) if outgoing else None,
-            allow_paid_broadcast=self.settings.paid_broadcast or None,
-            rate_limit_args=BROADCAST,  # type: ignore[call-arg]
-        )
+        self, chat_id: int, text: str, buttons: str | None, *, html: bool = True
+    ) -> int:
+        """Post one message at its broadcast turn; Telegram's id for it.
 
-    def _text(self, outgoing: Outgoing) -> str:
-        """The push text, rendered once per event and language."""
+        Straight to the Bot API through PTB's request layer (which raises PTB's errors):
+        `bot.send_message` would also parse the whole returned Message, most of its cost,
+        for the one id kept here.
+        """
+        fields: dict[str, object] = {
+            "chat_id": chat_id,
+            "text": text,
+            "link_preview_options": NO_PREVIEW,
+        }
+        if html:
+            fields["parse_mode"] = "HTML"
+        if buttons is not None:
+            fields["reply_markup"] = buttons
+        if self.settings.paid_broadcast:
+            fields["allow_paid_broadcast"] = True
+        data = RequestData([RequestParameter(name, value, None) for name, value in fields.items()])
+        await self.pacer.wait_turn(chat_id, interactive=False)
+        try:
+            result = await self.request.post(self._send_url, data)
+        except RetryAfter as error:
+            self.pacer.pause(retry_seconds(error))
+            raise
+        assert isinstance(result, dict)
+        return int(result["message_id"])
+
+    def _message(self, outgoing: Outgoing) -> tuple[str, str]:
+        """The push text and its button, rendered once per event and language."""
         assert outgoing.event.id is not None
         key = (outgoing.event.id, outgoing.chat.language)
-        text = self._texts.get(key)
-        if text is None:
+        message = self._messages.get(key)
+        if message is None:
             text = render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
-            self._texts[key] = text
-            if len(self._texts) > 1024:
-                self._texts.popitem(last=False)
-        return text
+            message = (text, card_buttons([outgoing.person]).to_json())
+            self._messages[key] = message
+            if len(self._messages) > 1024:
+                self._messages.popitem(last=False)
+        return message
 
     def _record_sent(self, delivery_id: int, message_id: int | None) -> None:
         """Telegram has it: marked sent in the database by the next settle."""
@@ -358,13 +400,14 @@ class Sender:
         assert outgoing.delivery.id is not None
         html = failure is Failure.TOO_LONG
         parts = split_message(text) if html else split_message(html_to_plain(text))
+        _, buttons = self._message(outgoing)
         try:
             for part in parts:
-                message = await self._send(outgoing.chat.id, part, outgoing, html=html)
+                message_id = await self._send(outgoing.chat.id, part, buttons, html=html)
         except TelegramError as error:
             await self._give_up(outgoing, f"{failure.value}, then: {error.message}")
             return
-        self._record_sent(outgoing.delivery.id, message.message_id)
+        self._record_sent(outgoing.delivery.id, message_id)
 
     async def _reschedule(self, delivery_id: int, error: str, when: datetime) -> None:
         async with session_scope(self.engine) as session:
@@ -390,15 +433,35 @@ class Sender:
                 await asyncio.wait_for(self._closing.wait(), SETTLE_EVERY_SECONDS)
             try:
                 await self._settle()
+                await self._renew_leases()
             except Exception:
-                log.exception("could not mark deliveries sent; will try again")
+                log.exception("could not settle deliveries; will try again")
 
     async def _settle(self) -> None:
-        while self._sent:
-            batch, self._sent = self._sent[:SETTLE_BATCH], self._sent[SETTLE_BATCH:]
-            try:
-                async with session_scope(self.engine) as session:
-                    await mark_sent_many(session=session, sent=batch, now=utcnow())
-            except BaseException:  # cancelled mid-write too: keep them for the next try
-                self._sent[:0] = batch
-                raise
+        """Mark sent, in one transaction, every delivery Telegram took since the last time."""
+        if not self._sent:
+            return
+        batch, self._sent = self._sent, []
+        try:
+            async with session_scope(self.engine) as session:
+                await mark_sent_many(session=session, sent=batch, now=utcnow())
+        except BaseException:  # cancelled mid-write too: keep them for the next try
+            self._sent[:0] = batch
+            raise
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, renew the leases of the deliveries still held here.
+
+        A delivery can wait here longer than its lease (a long 429 pause, a slow answer);
+        were its lease to run out, it would be leased and sent a second time.
+        """
+        now = time.monotonic()
+        if not self._held or now < self._renew_at:
+            return
+        self._renew_at = now + self.settings.lease.total_seconds() / 3
+        async with session_scope(self.engine) as session:
+            await renew_leases(
+                session=session,
+                delivery_ids=list(self._held),
+                until=utcnow() + self.settings.lease,
+            )

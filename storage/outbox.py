@@ -167,6 +167,21 @@ async def lease_deliveries(
     ]
 
 
+async def renew_leases(
+    *, session: AsyncSession, delivery_ids: Sequence[int], until: datetime
+) -> None:
+    """Keep holding leased deliveries that are still on their way."""
+    await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.id).in_(delivery_ids),
+            col(Delivery.state) == DeliveryState.PENDING,
+            col(Delivery.lease_until).is_not(None),
+        )
+        .values(lease_until=until)
+    )
+
+
 async def retry_later(
     *, session: AsyncSession, delivery_id: int, error: str, retry_at: datetime
 ) -> None:

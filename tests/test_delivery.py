@@ -1,5 +1,6 @@
 """The delivery engine against the emulator: Telegram's refusals, each handled as it should be."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -274,3 +275,20 @@ async def test_bad_quiet_hours_change_nothing(bot: Story) -> None:
     assert "not a time of day" in (refused.text or "")
     shown = await bot.say(FOLLOWER, "/quiet")
     assert "No quiet hours" in (shown.text or "")
+
+
+async def test_pushes_waiting_out_a_429_longer_than_their_lease_are_sent_once(
+    database_url: str,
+) -> None:
+    followers = [User(id=8001 + number, first_name=f"Follower {number}") for number in range(8)]
+    async with story(database_url, delivery_lease_seconds=0.5, **FAST) as bot:
+        for follower in followers:
+            await bot.say(follower, "/subscribe Qaisha Aqan")
+        # The first push is refused for 2 s, four leases long: the rest wait in the process.
+        bot.api.fail_next("sendMessage", chat_id=followers[0].id, error_code=429, retry_after=2)
+        await _change(bot)
+        for follower in followers:
+            await bot.api.wait_for_messages(follower.id, 2, timeout=15)
+        await asyncio.sleep(1.0)  # time for a second copy to arrive, were one sent
+    assert [len(bot.api.messages_to(follower.id)) for follower in followers] == [2] * 8
+    assert all(delivery.attempts == 1 for delivery in (await _deliveries(database_url))[1:])

@@ -21,10 +21,18 @@ from tests.factories import change_status
 class SlowTelegram:
     """Every send times out while reading the answer: Telegram may have delivered it."""
 
+    base_url = "http://telegram.invalid/bot123:TOKEN"
+
     def __init__(self) -> None:
         self.calls = 0
 
-    async def send_message(self, *args: Any, **kwargs: Any) -> None:
+    async def initialize(self) -> None:
+        """Nothing to connect."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         self.calls += 1
         raise AnswerTimedOut("Telegram did not answer in time")
 
@@ -47,12 +55,13 @@ async def test_read_timeout_is_retried_once_more_then_taken_as_delivered(
     telegram = SlowTelegram()
     sender = Sender(
         bot=telegram,  # type: ignore[arg-type]
+        request=telegram,  # type: ignore[arg-type]
         engine=engine,
         pacer=Pacer(Limits(per_second=1000.0, chat_interval=0.0)),
         settings=SenderSettings(lease=timedelta(seconds=5), retry_base_seconds=0.01),
         owner_ids=frozenset(),
     )
-    sender.start()
+    await sender.start()
     for _ in range(100):
         await asyncio.sleep(0.05)
         if telegram.calls >= 2:
