@@ -61,6 +61,7 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
 import bot.sender
 from bot.app import connected_builder
+from bot.http import AiohttpRequest
 from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, serve_local_api
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.sender import Sender, SenderSettings
@@ -458,6 +459,7 @@ async def run_casewatch(
     await sending_bot.initialize()
     sender = Sender(
         bot=sending_bot,
+        request=AiohttpRequest(pool_size=concurrency),
         engine=engine,
         pacer=pacer,
         settings=SenderSettings(concurrency=concurrency, paid_broadcast=paid),
@@ -469,7 +471,7 @@ async def run_casewatch(
         await stopwatch.start()
         if profiler:
             profiler.enable()
-        sender.start()
+        await sender.start()
         finished = await emulator.wait_for(chats, seconds=120 + chats / min(rate, 50))
         try:
             await sender.close()
@@ -895,13 +897,14 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
         await sending_bot.initialize()
         sender = Sender(
             bot=sending_bot,
+            request=AiohttpRequest(pool_size=SenderSettings().concurrency),
             engine=engine,
             pacer=pacer,
             settings=SenderSettings(paid_broadcast=True),
             owner_ids=frozenset(),
         )
         started = time.perf_counter()
-        sender.start()
+        await sender.start()
         parent = multiprocessing.parent_process()
         while parent is None or parent.is_alive():
             states = await delivery_states(engine)
