@@ -36,10 +36,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(async_database_url(url), pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    async_url = async_database_url(url)
+    if make_url(async_url).get_backend_name() == "sqlite":
+        # A file on this machine: no connection to go stale, so no ping before each use.
+        engine = create_async_engine(async_url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return create_async_engine(async_url, pool_pre_ping=True)
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,10 +41,10 @@ class Outgoing:
     changes: list[Event]  # what the message tells: the event and those merged into it
 
 
-def _skip_locked(session: AsyncSession, statement: Any) -> Any:
-    """Let several processes claim rows side by side on PostgreSQL."""
+def _skip_locked(session: AsyncSession, statement: Any, of: Any = None) -> Any:
+    """Let several processes claim rows (of `of`'s table) side by side on PostgreSQL."""
     if dialect_name(session) == "postgresql":
-        return statement.with_for_update(skip_locked=True)
+        return statement.with_for_update(skip_locked=True, of=of)
     return statement
 
 
@@ -124,9 +124,14 @@ async def queue_deliveries(
 async def lease_deliveries(
     *, session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50
 ) -> list[Outgoing]:
-    """Claim up to `limit` due deliveries for `lease`; the caller commits before sending."""
+    """Claim up to `limit` due deliveries for `lease`; the caller commits before sending.
+
+    Three statements whatever the batch size (a broadcast leases many deliveries of one
+    event, whose event, person and changes are loaded once, not once per row).
+    """
     due = (
-        select(Delivery.id)
+        select(Delivery, Chat)
+        .join(Chat, col(Delivery.chat_id) == col(Chat.id))
         .where(
             Delivery.state == DeliveryState.PENDING,
             col(Delivery.next_attempt_at) <= now,
@@ -134,37 +139,38 @@ async def lease_deliveries(
         )
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
-    )
-    ids = list((await session.exec(_skip_locked(session, due))).all())
-    if not ids:
-        return []
-    await session.exec(
-        update(Delivery)
-        .where(col(Delivery.id).in_(ids))
-        .values(lease_until=now + lease, attempts=col(Delivery.attempts) + 1)
-    )
-    rows = await session.exec(
-        select(Delivery, Event, Person, Chat)
-        .join(Event, col(Delivery.event_id) == col(Event.id))
-        .join(Person, col(Event.person_id) == col(Person.id))
-        .join(Chat, col(Delivery.chat_id) == col(Chat.id))
-        .where(col(Delivery.id).in_(ids))
-        .order_by(col(Delivery.id))
         .execution_options(populate_existing=True)
     )
-    leased = rows.all()
-    merged = await session.exec(
-        select(Event)
-        .where(col(Event.merged_into).in_({event.id for _, event, _, _ in leased}))
-        .order_by(col(Event.id))
+    leased = list((await session.exec(_skip_locked(session, due, of=Delivery))).all())
+    if not leased:
+        return []
+    # The loaded deliveries take the new values too ("evaluate"): no reload needed.
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id).in_([delivery.id for delivery, _ in leased]))
+        .values(lease_until=now + lease, attempts=col(Delivery.attempts) + 1)
+        .execution_options(synchronize_session="evaluate")
     )
+    event_ids = {delivery.event_id for delivery, _ in leased}
+    told = await session.exec(
+        select(Event, Person)
+        .join(Person, col(Event.person_id) == col(Person.id))
+        .where(or_(col(Event.id).in_(event_ids), col(Event.merged_into).in_(event_ids)))
+        .order_by(col(Event.id))
+        .execution_options(populate_existing=True)
+    )
+    events: dict[int | None, tuple[Event, Person]] = {}
     earlier: dict[int | None, list[Event]] = {}
-    for event in merged.all():
-        earlier.setdefault(event.merged_into, []).append(event)
-    return [
-        Outgoing(delivery=d, event=e, person=p, chat=c, changes=[*earlier.get(e.id, []), e])
-        for d, e, p, c in leased
-    ]
+    for event, person in told.all():
+        events[event.id] = (event, person)
+        if event.merged_into is not None:
+            earlier.setdefault(event.merged_into, []).append(event)
+    outgoing = []
+    for delivery, chat in leased:
+        event, person = events[delivery.event_id]
+        changes = [*earlier.get(event.id, []), event]
+        outgoing.append(Outgoing(delivery, event, person, chat, changes))
+    return outgoing
 
 
 async def renew_leases(
@@ -224,17 +230,19 @@ async def mark_sent_many(
     """Settle many deliveries at once: (delivery id, Telegram message id) each."""
     if not sent:
         return
-    # ORM bulk UPDATE by primary key: one statement, executed for many rows.
+    # One UPDATE executed for many rows, without the ORM's per-row bookkeeping.
+    table = Delivery.__table__  # type: ignore[attr-defined]
     await session.exec(
-        update(Delivery),
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"))
+        .values(
+            state=DeliveryState.SENT.value,
+            message_id=bindparam("message_id"),
+            sent_at=now,
+            lease_until=None,
+        ),
         params=[
-            {
-                "id": delivery_id,
-                "state": DeliveryState.SENT,
-                "message_id": message_id,
-                "sent_at": now,
-                "lease_until": None,
-            }
+            {"delivery_id": delivery_id, "message_id": message_id}
             for delivery_id, message_id in sent
         ],
     )
