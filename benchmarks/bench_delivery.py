@@ -16,7 +16,8 @@ separate process, so that its CPU is not charged to the bot:
    100,000/s, paid broadcast) for --fast-chats chats (default 10,000): messages per second
    for a few Sender concurrencies, with the CPU per message of both processes, the outbox
    transactions, and a cProfile of one run; then, as references without the outbox, plain
-   python-telegram-bot send_message and a bare httpx client against the same emulator.
+   python-telegram-bot send_message over aiohttp (as casewatch sends) and over PTB's
+   default HTTPXRequest, against the same emulator.
 3. memory: peak RSS of a fresh process expanding one event for 10k, 50k and 100k
    subscribers, then leasing and sending all of them to a no-latency emulator.
 
@@ -51,13 +52,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import event, func, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
+from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, ExtBot
 
 import bot.sender
 from bot.app import connected_builder
@@ -329,12 +329,9 @@ async def delivery_states(engine: AsyncEngine) -> dict[str, int]:
 # Senders under test
 
 
-def make_bot(url: str, rate_limiter: BaseRateLimiter[Any] | None, concurrency: int) -> ExtBot[Any]:
+def make_bot(url: str, rate_limiter: BaseRateLimiter[Any] | None) -> ExtBot[Any]:
     """A bot built the way bot/app.py builds it (aiohttp, defaults), with `rate_limiter`."""
-    settings = Settings(
-        telegram_bot_token=TOKEN, telegram_api_url=url, send_concurrency=concurrency
-    )
-    builder = connected_builder(settings)
+    builder = connected_builder(Settings(telegram_bot_token=TOKEN, telegram_api_url=url))
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     return builder.build().bot
@@ -455,7 +452,7 @@ async def run_casewatch(
 ) -> SendRun:
     """Send every pending delivery with the real Sender; stop when all are accepted."""
     pacer = Pacer(Limits(per_second=rate))
-    sending_bot = make_bot(emulator.url, PacingRateLimiter(pacer), concurrency)
+    sending_bot = make_bot(emulator.url, PacingRateLimiter(pacer))
     await sending_bot.initialize()
     sender = Sender(
         bot=sending_bot,
@@ -511,7 +508,7 @@ async def run_workers(
         for chat_id in pending:
             try:
                 await send(chat_id)
-            except (TelegramError, httpx.HTTPError):
+            except TelegramError:
                 failed += 1
 
     stopwatch = Stopwatch(emulator)
@@ -531,13 +528,25 @@ async def run_ptb(
     text: str,
     markup: InlineKeyboardMarkup | None,
     concurrency: int,
+    ptb_http: bool = False,
 ) -> SendRun:
     """A plain python-telegram-bot broadcast: send_message per chat, `concurrency` in flight.
 
     What a typical bot does: a worker pool over the chat ids, the rate limiter (if any)
-    doing the pacing and the retrying, no outbox.
+    doing the pacing and the retrying, no outbox. HTTP over aiohttp as casewatch does, or
+    with `ptb_http` over PTB's own default (HTTPXRequest, a pool of `concurrency`).
     """
-    sending_bot = make_bot(emulator.url, rate_limiter, concurrency)
+    if ptb_http:
+        sending_bot = (
+            ApplicationBuilder()
+            .token(TOKEN)
+            .base_url(f"{emulator.url}/bot")
+            .connection_pool_size(concurrency)
+            .build()
+            .bot
+        )
+    else:
+        sending_bot = make_bot(emulator.url, rate_limiter)
     await sending_bot.initialize()
     try:
         return await run_workers(
@@ -551,31 +560,14 @@ async def run_ptb(
         await sending_bot.shutdown()
 
 
-async def run_bare_httpx(
-    emulator: Emulator, *, chats: int, text: str, concurrency: int
-) -> SendRun:
-    """sendMessage over a bare httpx client: the HTTP floor under python-telegram-bot."""
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=f"{emulator.url}/bot{TOKEN}", limits=limits) as client:
-
-        async def send(chat_id: int) -> None:
-            data = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
-            (await client.post("/sendMessage", data=data)).raise_for_status()
-
-        return await run_workers(
-            emulator,
-            f"bare httpx, {concurrency} in flight",
-            send,
-            chats=chats,
-            concurrency=concurrency,
-        )
-
-
 # --------------------------------------------------------------------------------------------
 # Profile summary
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 LAYERS = {
+    "aiohttp": "HTTP client (aiohttp)",
+    "yarl": "HTTP client (aiohttp)",
+    "multidict": "HTTP client (aiohttp)",
     "httpx": "HTTP client (httpx, httpcore, h11, anyio)",
     "httpcore": "HTTP client (httpx, httpcore, h11, anyio)",
     "h11": "HTTP client (httpx, httpcore, h11, anyio)",
@@ -828,7 +820,7 @@ async def throughput_scenario(
             await run_ptb(
                 emulator,
                 rate_limiter=None,
-                label="python-telegram-bot send_message, no rate limiter, "
+                label="python-telegram-bot send_message over aiohttp, no rate limiter, "
                 f"{reference_concurrency} workers",
                 chats=chats,
                 text=text,
@@ -838,8 +830,16 @@ async def throughput_scenario(
         )
     with Emulator(config) as emulator:
         print_run(
-            await run_bare_httpx(
-                emulator, chats=chats, text=text, concurrency=reference_concurrency
+            await run_ptb(
+                emulator,
+                rate_limiter=None,
+                label="python-telegram-bot send_message over its default HTTPXRequest, "
+                f"{reference_concurrency} workers",
+                chats=chats,
+                text=text,
+                markup=markup,
+                concurrency=reference_concurrency,
+                ptb_http=True,
             )
         )
 
@@ -893,7 +893,7 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
     close_error = ""
     if url is not None:
         pacer = Pacer(Limits(per_second=UNLIMITED))
-        sending_bot = make_bot(url, PacingRateLimiter(pacer), SenderSettings().concurrency)
+        sending_bot = make_bot(url, PacingRateLimiter(pacer))
         await sending_bot.initialize()
         sender = Sender(
             bot=sending_bot,
@@ -1061,7 +1061,6 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The AIORateLimiter logs every give-up with a traceback; the report counts them instead.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         asyncio.run(main(parse_args()))
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -43,11 +43,11 @@ def build_application(settings: Settings) -> CaseApplication:
         application.bot_data[SERVICES] = services
         sender = Sender(
             bot=application.bot,
-            request=AiohttpRequest(pool_size=settings.send_concurrency),
+            request=AiohttpRequest(pool_size=settings.concurrency),
             engine=services.engine,
             pacer=pacer,
             settings=SenderSettings(
-                concurrency=settings.send_concurrency,
+                concurrency=settings.concurrency,
                 lease=timedelta(seconds=settings.delivery_lease_seconds),
                 paid_broadcast=settings.paid_broadcast,
                 retry_base_seconds=settings.retry_base_seconds,

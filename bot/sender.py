@@ -1,8 +1,9 @@
 """The sender: every due delivery goes out once, as fast as the pacer allows, through failures.
 
 Deliveries are leased before they are sent and settled after: marked sent with Telegram's
-message id (in small batches, so the database keeps up with a paid broadcast), rescheduled
-with jittered backoff, moved to a migrated group's new id, or dropped when the chat is gone.
+message id (in batches, so the database keeps up with a paid broadcast), rescheduled with
+jittered backoff, moved to a migrated group's new id, or dropped when the chat is gone. The
+leases of deliveries still on their way are renewed, so a long wait never sends one twice.
 Several sends are kept in flight, since Telegram takes tens to hundreds of milliseconds to
 answer each. One failing chat never holds up another: each send settles on its own.
 """
