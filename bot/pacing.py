@@ -24,6 +24,8 @@ from telegram.ext import BaseRateLimiter
 
 SAFETY = 0.98
 MIN_CREDIT_SECONDS = 0.005
+# Chats remembered before those idle for a minute are forgotten.
+FORGET_ABOVE = 100_000
 # Calls that put a message in a chat (and so count against Telegram's limits).
 _PACED_PREFIXES = ("send", "copy", "forward", "edit")
 
@@ -64,10 +66,16 @@ class Pacer:
         # A late wake-up keeps this much credit, so that lateness is not lost: half a slot
         # at Telegram's 30/s, a few slots at paid broadcast's 1,000/s.
         self._credit = max(self._interval / 2, MIN_CREDIT_SECONDS)
+        # ...but never more than the rate in any window of a second and 2%: the last
+        # `per_second` slots, so a send is never given out before the oldest of them is
+        # that far behind, whatever credit says.
+        self._window: deque[float] = deque(maxlen=max(1, int(limits.per_second)))
+        self._window_seconds = 1.0 / SAFETY
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
+        self._forget_above = FORGET_ABOVE
         self._interactive: deque[_Waiter] = deque()
         self._broadcast: deque[_Waiter] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
@@ -75,11 +83,6 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` (Telegram's retry_after)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-    @property
-    def paused_for(self) -> float:
-        """Seconds until sending resumes after a 429 (0: not paused)."""
-        return max(0.0, self._paused_until - self._clock())
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until `chat_id` may receive its next message (0: now)."""
@@ -98,7 +101,7 @@ class Pacer:
         waits."""
         while self._interactive or self._broadcast:
             now = self._clock()
-            gate = max(self._paused_until, self._next_slot)
+            gate = self._gate()
             if gate > now:
                 await self._sleep(gate - now)
                 continue
@@ -107,9 +110,10 @@ class Pacer:
                 if waiter is None:
                     break
                 self._next_slot = max(gate, now - self._credit) + self._interval
+                self._window.append(now)
                 self._record(waiter.chat_id, now)
                 waiter.turn.set_result(None)
-                gate = self._next_slot
+                gate = self._gate()
             else:
                 continue  # the slots due are given out: sleep until the next one
             # Everyone waiting is held by their chat's limit (or nobody waits any more).
@@ -117,6 +121,13 @@ class Pacer:
             if held:
                 free_at = min(self._chat_free_at(waiter.chat_id) for waiter in held)
                 await self._sleep(min(free_at - now, self._interval))
+
+    def _gate(self) -> float:
+        """When the next slot may be given out."""
+        gate = max(self._paused_until, self._next_slot)
+        if len(self._window) == self._window.maxlen:
+            gate = max(gate, self._window[0] + self._window_seconds)
+        return gate
 
     def _next_waiter(self, now: float) -> _Waiter | None:
         """The first waiter whose chat may receive now, interactive ones first."""
@@ -147,8 +158,10 @@ class Pacer:
             sends.append(slot)
             while sends and sends[0] <= slot - 60.0:
                 sends.popleft()
-        if len(self._chat_ready) > 100_000:
+        if len(self._chat_ready) > self._forget_above:
             self._forget_idle(slot)
+            # Twice what is left: forgetting stays rare however many chats are recent.
+            self._forget_above = max(FORGET_ABOVE, 2 * len(self._chat_ready))
 
     def _forget_idle(self, now: float) -> None:
         """Drop chats with no send in the last minute (they are free anyway)."""

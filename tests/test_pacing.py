@@ -85,6 +85,35 @@ async def test_late_wake_ups_keep_the_pace_but_never_exceed_the_ceiling() -> Non
     assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 1000
 
 
+class JitteryClock(Clock):
+    """Every sleep ends up to 10 ms late, at random."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.random = random.Random(7)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)  # those given a slot note the time they were given it
+        self.now += max(seconds, 0.0) + self.random.uniform(0.0, 0.01)
+
+
+async def test_made_up_lateness_never_crowds_a_second_beyond_the_ceiling_and_a_margin() -> None:
+    clock = JitteryClock()
+    pacer = _pacer(clock, per_second=30.0)
+    chats = iter(range(1, 601))
+    times: list[float] = []
+
+    async def in_flight() -> None:
+        for chat in chats:
+            await pacer.wait_turn(chat, interactive=False)
+            times.append(clock.now)
+
+    await asyncio.gather(*(in_flight() for _ in range(32)))
+    assert 600 / times[-1] > 0.95 * 30
+    # Any 31 sends in a row span more than a second and 2%: room for the sends' own jitter.
+    assert min(later - earlier for earlier, later in zip(times, times[30:])) >= 1.02
+
+
 async def test_retry_after_pauses_every_send() -> None:
     clock = Clock()
     pacer = _pacer(clock, per_second=30.0)

@@ -13,6 +13,7 @@ from storage.outbox import (
     expand_due_events,
     lease_deliveries,
     mark_sent_many,
+    renew_leases,
     retry_later,
 )
 from storage.people import (
@@ -228,6 +229,43 @@ async def test_leased_delivery_is_not_leased_twice_until_the_lease_expires(
     assert during == []
     assert [o.delivery.id for o in after] == [first[0].delivery.id]
     assert after[0].delivery.attempts == 2
+
+
+async def test_renewed_lease_keeps_a_delivery_on_its_way_from_being_leased_again(
+    engine: AsyncEngine,
+) -> None:
+    await _one_pending_delivery(engine)
+    now = datetime.now(UTC)
+    lease = timedelta(seconds=60)
+    async with session_scope(engine) as session:
+        (outgoing,) = await lease_deliveries(session=session, now=now, lease=lease)
+        assert outgoing.delivery.id is not None
+    async with session_scope(engine) as session:
+        await renew_leases(
+            session=session, delivery_ids=[outgoing.delivery.id], until=now + 2 * lease
+        )
+    async with session_scope(engine) as session:
+        expired_first = await lease_deliveries(session=session, now=now + lease * 1.5, lease=lease)
+        renewed_expired = await lease_deliveries(
+            session=session, now=now + lease * 2.5, lease=lease
+        )
+    assert expired_first == []
+    assert [o.delivery.id for o in renewed_expired] == [outgoing.delivery.id]
+
+
+async def test_settled_delivery_is_not_renewed(engine: AsyncEngine) -> None:
+    await _one_pending_delivery(engine)
+    now = datetime.now(UTC)
+    async with session_scope(engine) as session:
+        (outgoing,) = await lease_deliveries(session=session, now=now, lease=timedelta(seconds=1))
+        assert outgoing.delivery.id is not None
+        await mark_sent_many(session=session, sent=[(outgoing.delivery.id, 42)], now=now)
+        await renew_leases(
+            session=session, delivery_ids=[outgoing.delivery.id], until=now + timedelta(hours=1)
+        )
+    async with session_scope(engine) as session:
+        delivery = await session.get(Delivery, outgoing.delivery.id)
+    assert delivery is not None and delivery.state == "sent" and delivery.lease_until is None
 
 
 async def test_sent_delivery_is_never_leased_again(engine: AsyncEngine) -> None:
