@@ -38,6 +38,22 @@ async def _send_times(pacer: Pacer, clock: Clock, chats: list[int]) -> list[floa
     return times
 
 
+async def _send_times_in_flight(
+    pacer: Pacer, clock: Clock, sends: int, waiters: int
+) -> list[float]:
+    """`waiters` sending side by side, like the sender's sends in flight, to `sends` chats."""
+    chats = iter(range(1, sends + 1))
+    times: list[float] = []
+
+    async def in_flight() -> None:
+        for chat in chats:
+            await pacer.wait_turn(chat, interactive=False)
+            times.append(clock.now)
+
+    await asyncio.gather(*(in_flight() for _ in range(waiters)))
+    return times
+
+
 async def test_sends_are_spaced_under_the_overall_rate() -> None:
     clock = Clock()
     times = await _send_times(_pacer(clock, per_second=30.0), clock, list(range(1, 91)))
@@ -69,16 +85,7 @@ class LateClock(Clock):
 
 async def test_late_wake_ups_keep_the_pace_but_never_exceed_the_ceiling() -> None:
     clock = LateClock()
-    pacer = _pacer(clock, per_second=1000.0)
-    chats = iter(range(1, 3001))
-    times: list[float] = []
-
-    async def in_flight() -> None:
-        for chat in chats:
-            await pacer.wait_turn(chat, interactive=False)
-            times.append(clock.now)
-
-    await asyncio.gather(*(in_flight() for _ in range(64)))
+    times = await _send_times_in_flight(_pacer(clock, per_second=1000.0), clock, 3000, 64)
     # Lateness is made up by giving out the slots due at once (a few at most)...
     assert 3000 / times[-1] > 0.97 * 1000
     # ...so that no second ever holds more than the ceiling.
@@ -99,19 +106,10 @@ class JitteryClock(Clock):
 
 async def test_made_up_lateness_never_crowds_a_second_beyond_the_ceiling_and_a_margin() -> None:
     clock = JitteryClock()
-    pacer = _pacer(clock, per_second=30.0)
-    chats = iter(range(1, 601))
-    times: list[float] = []
-
-    async def in_flight() -> None:
-        for chat in chats:
-            await pacer.wait_turn(chat, interactive=False)
-            times.append(clock.now)
-
-    await asyncio.gather(*(in_flight() for _ in range(32)))
+    times = await _send_times_in_flight(_pacer(clock, per_second=30.0), clock, 600, 32)
     assert 600 / times[-1] > 0.95 * 30
     # Any 31 sends in a row span more than a second and 2%: room for the sends' own jitter.
-    assert min(later - earlier for earlier, later in zip(times, times[30:])) >= 1.02
+    assert min(times[index + 30] - times[index] for index in range(len(times) - 30)) >= 1.02
 
 
 async def test_retry_after_pauses_every_send() -> None:
