@@ -1,5 +1,6 @@
 """The application factory: one `build_application(settings)` for `run`, `demo` and the tests."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -40,6 +41,12 @@ def build_application(settings: Settings) -> CaseApplication:
 
     async def post_init(application: CaseApplication) -> None:
         services = await start_services(settings)
+        # What start-up built (the libraries, the name index: hundreds of thousands of
+        # objects) lives as long as the process. Out of the collector's sight, a full
+        # collection looks only at what came later, and does not hold sends up long enough
+        # to bunch them together past Telegram's limits.
+        gc.collect()
+        gc.freeze()
         application.bot_data[SERVICES] = services
         sender = Sender(
             bot=application.bot,
