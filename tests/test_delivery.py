@@ -292,3 +292,12 @@ async def test_pushes_waiting_out_a_429_longer_than_their_lease_are_sent_once(
         await asyncio.sleep(1.0)  # time for a second copy to arrive, were one sent
     assert [len(bot.api.messages_to(follower.id)) for follower in followers] == [2] * 8
     assert all(delivery.attempts == 1 for delivery in (await _deliveries(database_url))[1:])
+
+
+async def test_paid_broadcast_is_asked_for_on_pushes_only(database_url: str) -> None:
+    async with story(database_url, paid_broadcast=True, **FAST) as bot:
+        await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+        await _change(bot)
+        reply, push = await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10)
+    assert push.params.get("allow_paid_broadcast") == "true" and "refugee" in (push.text or "")
+    assert "allow_paid_broadcast" not in reply.params
