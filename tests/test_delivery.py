@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 from telegram import Update
 
-from bot.localapi import User
+from bot.localapi import SentMessage, User
 from storage.engine import create_engine, session_scope
 from storage.models import Chat, Delivery, Event, Subscription, utcnow
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, STRANGER, Story, story
@@ -85,30 +85,24 @@ async def test_chat_not_found_is_retried_then_deactivated(bot: Story, database_u
     assert delivery.state == "dropped"
 
 
-async def test_refused_markup_is_sent_again_as_plain_text(bot: Story) -> None:
+async def _push_after_a_refusal(bot: Story, description: str) -> SentMessage:
+    """The push a follower gets after Telegram refused its first send with this 400."""
     await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
-    bot.api.fail_next(
-        "sendMessage",
-        chat_id=FOLLOWER.id,
-        error_code=400,
-        description="Bad Request: can't parse entities: unsupported start tag",
-    )
+    bot.api.fail_next("sendMessage", chat_id=FOLLOWER.id, error_code=400, description=description)
     await _change(bot)
-    push = (await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10))[1]
+    return (await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10))[1]
+
+
+async def test_refused_markup_is_sent_again_as_plain_text(bot: Story) -> None:
+    push = await _push_after_a_refusal(
+        bot, "Bad Request: can't parse entities: unsupported start tag"
+    )
     assert push.parse_mode is None
     assert "asylum status is now refugee" in (push.text or "") and "<b>" not in (push.text or "")
 
 
 async def test_too_long_message_is_sent_again_in_parts(bot: Story) -> None:
-    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
-    bot.api.fail_next(
-        "sendMessage",
-        chat_id=FOLLOWER.id,
-        error_code=400,
-        description="Bad Request: message is too long",
-    )
-    await _change(bot)
-    push = (await bot.api.wait_for_messages(FOLLOWER.id, 2, timeout=10))[1]
+    push = await _push_after_a_refusal(bot, "Bad Request: message is too long")
     assert "refugee" in (push.text or "") and push.parse_mode == "HTML"
 
 
