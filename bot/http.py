@@ -24,7 +24,8 @@ from telegram.request import BaseRequest, RequestData
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
-POOL_TIMEOUT = 1.0
+# Long enough for the hundreds of connections a paid broadcast opens at once.
+POOL_TIMEOUT = 5.0
 UPLOAD_TIMEOUT = 30.0
 JSON = "application/json"
 _TOKEN = re.compile(r"bot\d+:[\w-]+")
@@ -75,6 +76,9 @@ class AiohttpRequest(BaseRequest):
         uploads = request_data is not None and request_data.contains_files
         timeout = aiohttp.ClientTimeout(
             total=UPLOAD_TIMEOUT if uploads else None,
+            # aiohttp's `connect` is the time to get a connection, pooled or new (a TLS
+            # handshake included): PTB's pool timeout. `sock_connect`, opening a socket, is
+            # PTB's connect timeout.
             connect=_given(pool_timeout, POOL_TIMEOUT),
             sock_connect=_given(connect_timeout, CONNECT_TIMEOUT),
             sock_read=_given(read_timeout, self._read_timeout),
