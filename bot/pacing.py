@@ -116,11 +116,19 @@ class Pacer:
                 gate = self._gate()
             else:
                 continue  # the slots due are given out: sleep until the next one
-            # Everyone waiting is held by their chat's limit (or nobody waits any more).
-            held = [*self._interactive, *self._broadcast]
+            # Everyone still waiting is held by their chat's limit (or nobody waits any more).
+            held = self._drop_given_up()
             if held:
                 free_at = min(self._chat_free_at(waiter.chat_id) for waiter in held)
                 await self._sleep(min(free_at - now, self._interval))
+
+    def _drop_given_up(self) -> list[_Waiter]:
+        """Forget the waiters that were cancelled; the ones left, interactive first."""
+        for queue in (self._interactive, self._broadcast):
+            waiting = [waiter for waiter in queue if not waiter.turn.done()]
+            queue.clear()
+            queue.extend(waiting)
+        return [*self._interactive, *self._broadcast]
 
     def _gate(self) -> float:
         """When the next slot may be given out."""

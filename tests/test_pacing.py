@@ -168,3 +168,15 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     first, later = backoff(1, rng=rng).total_seconds(), backoff(5, rng=rng).total_seconds()
     assert 1.0 <= first <= 3.0 and 16.0 <= later <= 48.0
     assert backoff(40, rng=rng).total_seconds() <= 5400.0
+
+
+async def test_a_waiter_that_gave_up_does_not_keep_the_pacer_spinning() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0)
+    await pacer.wait_turn(5, interactive=False)
+    held = asyncio.create_task(pacer.wait_turn(5, interactive=False))  # chat 5 waits 1 s
+    gave_up = asyncio.create_task(pacer.wait_turn(6, interactive=False))
+    await asyncio.sleep(0)
+    gave_up.cancel()
+    await asyncio.wait_for(held, timeout=5)  # in real time: a spinning pacer never gets here
+    assert 1.0 <= clock.now < 1.1
