@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
@@ -15,7 +15,7 @@ from bot.http import AiohttpRequest
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
-from bot.sender import Sender, SenderSettings
+from bot.sender import NO_PREVIEW, Sender, SenderSettings
 from bot.settings import Settings
 from handlers.context import SERVICES, CaseContext, Services
 from handlers.guards import EDITOR_COMMANDS
@@ -115,7 +115,7 @@ def connected_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any, A
             Defaults(
                 parse_mode=ParseMode.HTML,
                 tzinfo=ZoneInfo(settings.casewatch_tz),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=NO_PREVIEW,
             )
         )
         .request(AiohttpRequest(pool_size=REPLY_CONNECTIONS))

@@ -10,7 +10,6 @@ answer each. One failing chat never holds up another: each send settles on its o
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -22,7 +21,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Bot
+from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, RequestData
 
@@ -59,7 +58,9 @@ MAX_CHAT_WAIT_SECONDS = 2.0
 READ_TIMEOUT = "read timeout"
 SETTLE_EVERY_SECONDS = 0.1
 IDLE_SECONDS = 0.5
-NO_PREVIEW = json.dumps({"is_disabled": True})
+# Every message the bot sends goes without link previews (bot/app.py's Defaults too).
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_NO_PREVIEW_JSON = NO_PREVIEW.to_json()
 
 
 class Failure(Enum):
@@ -324,7 +325,7 @@ class Sender:
         fields: dict[str, object] = {
             "chat_id": chat_id,
             "text": text,
-            "link_preview_options": NO_PREVIEW,
+            "link_preview_options": _NO_PREVIEW_JSON,
         }
         if html:
             fields["parse_mode"] = "HTML"
