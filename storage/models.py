@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -232,13 +241,25 @@ class Chat(SQLModel, table=True):
     quiet_hours: str | None = Field(default=None, max_length=20)
     digest_hour: int | None = None
     active: bool = True
+    # When the bot was blocked or removed; its follows are kept a while for a comeback.
+    deactivated_at: datetime | None = _when(default=None)
     created_at: datetime = _when(default_now=True)
 
 
 class Subscription(SQLModel, table=True):
     """A chat following one person (`person_id`) or everyone (`scope` = all)."""
 
-    __table_args__ = (UniqueConstraint("chat_id", "scope", "person_id", name="uq_subscription"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "scope", "person_id", name="uq_subscription"),
+        # The constraint above lets NULL person ids repeat: one "everyone" follow per chat.
+        Index(
+            "uq_subscription_all",
+            "chat_id",
+            unique=True,
+            sqlite_where=text("scope = 'all'"),
+            postgresql_where=text("scope = 'all'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     chat_id: int = Field(foreign_key="chat.id", index=True, sa_type=BigInteger)
@@ -263,6 +284,8 @@ class Delivery(SQLModel, table=True):
     chat_id: int = Field(foreign_key="chat.id", index=True, sa_type=BigInteger)
     state: str = Field(default=DeliveryState.PENDING, max_length=20)
     attempts: int = 0
+    # Of a message sent in parts (too long for one), how many Telegram has accepted.
+    parts_sent: int = 0
     next_attempt_at: datetime = _when(default_now=True)
     lease_until: datetime | None = _when(default=None)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
