@@ -20,6 +20,9 @@ separate process, so that its CPU is not charged to the bot:
    default HTTPXRequest, against the same emulator.
 3. memory: peak RSS of a fresh process expanding one event for 10k, 50k and 100k
    subscribers, then leasing and sending all of them to a no-latency emulator.
+4. replies: the whole bot (`build_application`, long polling) broadcasting to --chats chats
+   against the strict 30/s emulator while --askers other users send --questions /find
+   commands, one a second: from each user's message to the bot's answer, p50 and p95.
 
 Pick scenarios with --scenarios; shrink with --chats, --fast-chats, --memory-sizes.
 All defaults take about 40 minutes on 2 cores; a quick look (about 4 minutes):
@@ -61,9 +64,9 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, ExtBot
 
 import bot.sender
-from bot.app import connected_builder
+from bot.app import build_application, connected_builder, polling
 from bot.http import AiohttpRequest
-from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, serve_local_api
+from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, User, serve_local_api
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.sender import Sender, SenderSettings
 from bot.settings import Settings
@@ -80,6 +83,9 @@ CEILING = 30.0  # Telegram's messages per second for a bot
 UNLIMITED = 100_000.0  # the pacer's rate when limits are lifted
 INSERT_CHUNK = 5_000
 POLL_SECONDS = 0.1
+REPLY_TIMEOUT = 30.0
+ASKER_FIRST_ID = 9_000_000_000  # users who ask during a broadcast (none of them subscribed)
+ASK_EVERY_SECONDS = 1.0
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -154,8 +160,23 @@ async def _serve_emulator(conn: Connection, config: EmulatorConfig) -> None:
             elif command == "sample":
                 first = api.sent[0] if api.sent else None
                 conn.send((first.text, first.reply_markup) if first else ("", None))
+            elif isinstance(command, tuple) and command[0] == "ask":
+                conn.send(await _ask(api, user_id=command[1], text=command[2]))
             else:
                 break
+
+
+async def _ask(api: LocalBotApi, *, user_id: int, text: str) -> float | None:
+    """A user writes `text` to the bot: seconds until its answer arrived (None: no answer)."""
+    user = User(user_id, f"Asker {user_id}", language_code="en")
+    before = len(api.messages_to(user_id))
+    started = time.monotonic()
+    await api.user_sends(user, None, text)
+    try:
+        answers = await api.wait_for_messages(user_id, before + 1, timeout=REPLY_TIMEOUT)
+    except TimeoutError:
+        return None
+    return answers[before].time - started
 
 
 def _summarize(api: LocalBotApi, chats: int) -> EmulatorReport:
@@ -217,7 +238,7 @@ class Emulator:
             self._process.join(5)
         self._conn.close()
 
-    def ask(self, command: str) -> Any:
+    def ask(self, command: object) -> Any:
         self._conn.send(command)
         return self._conn.recv()
 
@@ -236,6 +257,11 @@ class Emulator:
     async def report(self) -> EmulatorReport:
         report: EmulatorReport = await asyncio.to_thread(self.ask, "report")
         return report
+
+    async def reply_seconds(self, user_id: int, text: str) -> float | None:
+        """Seconds from a user's message to the bot's answer (None: none came)."""
+        answer: float | None = await asyncio.to_thread(self.ask, ("ask", user_id, text))
+        return answer
 
     async def wait_for(self, sends: int, seconds: float) -> bool:
         """Wait until `sends` messages were accepted; False after `seconds`."""
@@ -778,6 +804,56 @@ async def pacing_scenario(
         await engine.dispose()
 
 
+async def replies_scenario(
+    folder: Path, *, chats: int, latency: float, questions: int, askers: int
+) -> None:
+    """The whole bot (build_application, long polling) broadcasting to `chats` chats against a
+    strict 30/s emulator, while `askers` other users send /find: how long each waits."""
+    print(
+        f"\n== 4. replies during a broadcast: {chats:,} chats, emulator 30/s strict, "
+        f"latency {latency * 1000:g} ms, {questions} /find from {askers} users"
+    )
+    database_url = sqlite_url(folder, "replies")
+    await asyncio.to_thread(build_database, database_url, chats)
+    config = EmulatorConfig(chats=chats, latency=latency, per_second=CEILING)
+    with Emulator(config) as emulator:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            telegram_bot_token=TOKEN,
+            telegram_api_url=emulator.url,
+            database_url=database_url,
+            notify_grace_seconds=0,
+        )
+        async with polling(build_application(settings)):
+            if not await emulator.wait_for(chats // 10, seconds=60 + chats / 300):
+                print("  the broadcast did not get going")
+                return
+            waits = []
+            for question in range(questions):
+                asker = ASKER_FIRST_ID + question % askers
+                waits.append(await emulator.reply_seconds(asker, "/find kaisha"))
+                await asyncio.sleep(ASK_EVERY_SECONDS)
+            broadcast_sent = await emulator.count()
+        report = await emulator.report()
+    answered = sorted(wait for wait in waits if wait is not None)
+    print(
+        f"  broadcast: {broadcast_sent - len(answered):,} of {chats:,} pushes sent when the last "
+        f"answer came; 429s {report.flood_429}, other failed calls {report.other_failures}"
+    )
+    if not answered:
+        print("  no answers")
+        return
+    print(
+        f"  answered {len(answered)} of {questions}: p50 {_quantile(answered, 0.5):.3f} s, "
+        f"p95 {_quantile(answered, 0.95):.3f} s, max {answered[-1]:.3f} s "
+        f"(from the user's message to the bot's answer, long polling included)"
+    )
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 async def throughput_scenario(
     folder: Path,
     *,
@@ -1003,7 +1079,7 @@ def _sizes(text: str) -> list[int]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--scenarios", default="pacing,throughput,memory")
+    parser.add_argument("--scenarios", default="pacing,throughput,memory,replies")
     parser.add_argument("--chats", type=int, default=10_000, help="pacing: chats per side")
     parser.add_argument("--latency", type=float, default=0.05, help="pacing: seconds per call")
     parser.add_argument(
@@ -1023,6 +1099,8 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--memory-sizes", type=_sizes, default=[10_000, 50_000, 100_000])
     parser.add_argument("--no-memory-send", action="store_true", help="memory: expand only")
+    parser.add_argument("--questions", type=int, default=40, help="replies: /find commands")
+    parser.add_argument("--askers", type=int, default=8, help="replies: users asking in turn")
     return parser.parse_args()
 
 
@@ -1057,6 +1135,14 @@ async def main(args: argparse.Namespace) -> None:
             )
         if "memory" in scenarios:
             await memory_scenario(folder, sizes=args.memory_sizes, send=not args.no_memory_send)
+        if "replies" in scenarios:
+            await replies_scenario(
+                folder,
+                chats=args.chats,
+                latency=args.latency,
+                questions=args.questions,
+                askers=args.askers,
+            )
     print(f"\nload average at the end (other work on the machine skews the numbers): {_load()}")
 
 
