@@ -70,6 +70,7 @@ from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, User, serve_local_api
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.sender import Sender, SenderSettings
 from bot.settings import Settings
+from handlers.alerts import OwnerAlerts
 from storage.engine import create_engine, session_scope
 from storage.migrate import upgrade_database
 from storage.models import Chat as ChatRecord
@@ -491,7 +492,7 @@ async def run_casewatch(
         engine=engine,
         pacer=pacer,
         settings=SenderSettings(concurrency=concurrency, paid_broadcast=paid),
-        owner_ids=frozenset(),
+        alerts=OwnerAlerts(frozenset()),
     )
     gc.freeze()  # as bot/app.py does once started
     profiler = cProfile.Profile() if profile else None
@@ -984,7 +985,7 @@ async def _measure_memory(database_url: str, url: str | None, chats: int) -> Mem
             engine=engine,
             pacer=pacer,
             settings=SenderSettings(paid_broadcast=True),
-            owner_ids=frozenset(),
+            alerts=OwnerAlerts(frozenset()),
         )
         started = time.perf_counter()
         await sender.start()

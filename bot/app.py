@@ -11,12 +11,14 @@ from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.alerts import ALERTS_JOB, send_owner_alerts
 from bot.http import AiohttpRequest
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
 from bot.sender import NO_PREVIEW, Sender, SenderSettings
 from bot.settings import Settings
+from handlers.alerts import OwnerAlerts
 from handlers.context import SERVICES, CaseContext, Services
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import LANGUAGES, t
@@ -60,7 +62,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 retry_base_seconds=settings.retry_base_seconds,
                 tz=settings.casewatch_tz,
             ),
-            owner_ids=settings.admin_ids,
+            alerts=services.alerts,
         )
         application.bot_data[SENDER] = sender
         await sender.start()
@@ -74,6 +76,12 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=settings.reminder_scan_seconds,
             first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
             name=REMINDERS_JOB,
+        )
+        application.job_queue.run_repeating(
+            send_owner_alerts,
+            interval=settings.alert_interval_seconds,
+            first=settings.alert_interval_seconds,
+            name=ALERTS_JOB,
         )
 
     async def post_stop(application: CaseApplication) -> None:
@@ -138,6 +146,7 @@ async def start_services(settings: Settings) -> Services:
         default_tz=settings.casewatch_tz,
         grace=timedelta(seconds=settings.notify_grace_seconds),
         owner_ids=settings.admin_ids,
+        alerts=OwnerAlerts(settings.admin_ids),
     )
 
 

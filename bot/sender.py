@@ -1,108 +1,59 @@
 """The sender: every due delivery goes out once, as fast as the pacer allows, through failures.
 
 Deliveries are leased before they are sent and settled after: marked sent with Telegram's
-message id (in batches, so the database keeps up with a paid broadcast), rescheduled with
-jittered backoff, moved to a migrated group's new id, or dropped when the chat is gone. The
-leases of deliveries still on their way are renewed, so a long wait never sends one twice.
-Several sends are kept in flight, since Telegram takes tens to hundreds of milliseconds to
-answer each. One failing chat never holds up another: each send settles on its own.
+message id (in batches, so the database keeps up with a paid broadcast), or, when a send
+fails, settled as the failure policy (`bot/failures.py`) decides. A message too long for one
+is sent in parts, and a retry sends only the parts Telegram has not accepted yet. The leases
+of deliveries still on their way are renewed, so a long wait never sends one twice. Several
+sends are kept in flight, since Telegram takes tens to hundreds of milliseconds to answer
+each. One failing delivery never holds up another, in its chat or elsewhere.
 """
 
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, LinkPreviewOptions
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, RequestData
 
 # RequestData's parts; public in PTB's signatures, though not exported from telegram.request.
 from telegram.request._requestparameter import RequestParameter
 
+from bot.failures import Action, Attempt, Decision, decide, log_failure, settle
 from bot.holding import hold_until, is_urgent
-from bot.http import AnswerTimedOut
-from bot.pacing import Pacer, retry_seconds
-from handlers.i18n import t
-from handlers.render import html_to_plain, render_digest, render_push, split_message
+from bot.pacing import Pacer
+from handlers.alerts import AlertKind, OwnerAlerts
+from handlers.render import (
+    MAX_MESSAGE,
+    html_to_plain,
+    render_digest,
+    render_push,
+    split_message,
+    utf16_length,
+)
 from handlers.replies import card_buttons
 from storage.engine import session_scope
 from storage.models import utcnow
-from storage.outbox import (
-    Outgoing,
-    deactivate_chat,
-    lease_deliveries,
-    mark_dead,
-    mark_sent_many,
-    migrate_chat,
-    postpone,
-    renew_leases,
-    retry_later,
-)
+from storage.outbox import Outgoing, lease_deliveries, mark_sent_many, postpone, renew_leases
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_AFTER = timedelta(hours=24)
-MAX_BACKOFF_SECONDS = 3600.0
-CHAT_NOT_FOUND_ATTEMPTS = 3
 # A chat that may not receive for longer than this (a busy group) is rescheduled, not waited on.
 MAX_CHAT_WAIT_SECONDS = 2.0
-READ_TIMEOUT = "read timeout"
 SETTLE_EVERY_SECONDS = 0.1
 IDLE_SECONDS = 0.5
+# A digest's title and the blank lines between its entries take at most this much room.
+DIGEST_TITLE_ROOM = 200
 # Every message the bot sends goes without link previews (bot/app.py's Defaults too).
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _NO_PREVIEW_JSON = NO_PREVIEW.to_json()
-
-
-class Failure(Enum):
-    """What a failed send means for its delivery."""
-
-    BLOCKED = "blocked"  # 403: blocked, kicked, deactivated: never retried
-    MIGRATED = "migrated"  # the group is now a supergroup with a new id
-    CHAT_NOT_FOUND = "chat_not_found"  # retried a few times, then the chat is deactivated
-    TOO_LONG = "too_long"  # split at paragraphs and sent again
-    BAD_MARKUP = "bad_markup"  # sent again as plain text
-    FLOOD = "flood"  # 429: everything paused for retry_after, then again
-    MAYBE_DELIVERED = "maybe_delivered"  # read timeout: Telegram may have it; one more try
-    TRANSIENT = "transient"  # network, 5xx, other timeouts: backoff with jitter
-    PERMANENT = "permanent"  # any other 400: dead at once, the owners are told
-
-
-def classify(error: TelegramError) -> Failure:
-    """Sort a failed send by what should happen to its delivery."""
-    if isinstance(error, Forbidden):
-        return Failure.BLOCKED
-    if isinstance(error, ChatMigrated):
-        return Failure.MIGRATED
-    if isinstance(error, RetryAfter):
-        return Failure.FLOOD
-    if isinstance(error, BadRequest):
-        text = error.message.lower()
-        if "chat not found" in text:
-            return Failure.CHAT_NOT_FOUND
-        if "too long" in text:
-            return Failure.TOO_LONG
-        if "parse entities" in text:
-            return Failure.BAD_MARKUP
-        return Failure.PERMANENT
-    if isinstance(error, AnswerTimedOut):
-        return Failure.MAYBE_DELIVERED
-    return Failure.TRANSIENT
-
-
-def backoff(attempts: int, base: float = 2.0, rng: random.Random | None = None) -> timedelta:
-    """`base`, twice that, four times … (at most an hour), each jittered by ±50%."""
-    seconds = min(base * 2.0 ** (max(attempts, 1) - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=seconds * (rng or random).uniform(0.5, 1.5))
 
 
 @dataclass(frozen=True)
@@ -129,11 +80,11 @@ class Sender:
         engine: AsyncEngine,
         pacer: Pacer,
         settings: SenderSettings,
-        owner_ids: frozenset[int],
+        alerts: OwnerAlerts,
     ) -> None:
         self.bot, self.request, self.engine, self.pacer = bot, request, engine, pacer
         self.settings = settings
-        self.owner_ids = owner_ids
+        self.alerts = alerts
         self._send_url = f"{bot.base_url}/sendMessage"
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -180,8 +131,9 @@ class Sender:
         while not self._closing.is_set():
             try:
                 leased = await self._lease()
-            except Exception:
+            except Exception as error:
                 log.exception("could not lease deliveries")
+                self.alerts.note(AlertKind.BROKEN, f"leasing: {type(error).__name__}")
                 leased = 0
             if not leased:
                 with contextlib.suppress(TimeoutError):
@@ -260,58 +212,87 @@ class Sender:
         async with session_scope(self.engine) as session:
             await postpone(session=session, delivery_ids=ids, until=until)
 
+    async def _guarded(self, outgoings: list[Outgoing], work: Awaitable[None]) -> None:
+        """Do one piece of work for these deliveries; whatever goes wrong in it unforeseen
+        (a rendering bug, "database is locked") is their failure, settled by the policy,
+        and never stops the chat's other deliveries."""
+        try:
+            await work
+        except Exception as error:
+            parts_sent = min(outgoing.delivery.parts_sent for outgoing in outgoings)
+            await self._failed(outgoings, self._decide(outgoings, error), parts_sent)
+
     async def _deliver_in_order(self, outgoings: list[Outgoing]) -> None:
         """One chat's messages one after another, in the order the changes were made."""
         for outgoing in sorted(outgoings, key=lambda outgoing: outgoing.event.id or 0):
-            await self._deliver(outgoing)
+            await self._guarded([outgoing], self._deliver(outgoing))
 
     async def _deliver_digest(self, outgoings: list[Outgoing]) -> None:
         """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
         gathered = []
         for outgoing in outgoings:
+            if len(outgoings) == 1 or is_urgent(outgoing.changes, utcnow()):
+                await self._guarded([outgoing], self._deliver(outgoing))
+            else:
+                gathered.append(outgoing)
+        if gathered:
+            await self._guarded(gathered, self._deliver_together(gathered))
+
+    async def _deliver_together(self, gathered: list[Outgoing]) -> None:
+        """The changes of a digest that are due, in as few messages as they fit in; each
+        message settles its own deliveries, so a failure never sends an earlier one again."""
+        due = []
+        for outgoing in gathered:
             until = self._hold_until(outgoing)
             if until is not None:
                 await self._postpone([outgoing], until)
-            elif len(outgoings) == 1 or is_urgent(outgoing.changes, utcnow()):
-                await self._deliver(outgoing)
             else:
-                gathered.append(outgoing)
-        if not gathered:
-            return
-        chat = gathered[0].chat
-        text = render_digest([(o.person, o.changes) for o in gathered], chat.language)
-        try:
-            for part in split_message(text):
-                message_id = await self._send(chat.id, part, None)
-        except TelegramError as error:
-            retry = utcnow() + backoff(1, self.settings.retry_base_seconds)
-            log.warning(
-                "digest to chat %s failed (%s); again at %s", chat.id, error.message, retry
-            )
-            await self._postpone(gathered, retry)
-            return
-        for outgoing in gathered:
-            assert outgoing.delivery.id is not None
-            self._record_sent(outgoing.delivery.id, message_id)
+                due.append(outgoing)
+        for chunk in _digest_chunks(due):
+            text = render_digest([(o.person, o.changes) for o in chunk], chunk[0].chat.language)
+            await self._guarded(chunk, self._send_parts(chunk, split_message(text), None))
 
     async def _deliver(self, outgoing: Outgoing) -> None:
-        delivery, chat = outgoing.delivery, outgoing.chat
-        assert delivery.id is not None
         until = self._hold_until(outgoing)
         if until is not None:
             await self._postpone([outgoing], until)
             return
-        wait = self.pacer.chat_ready_in(chat.id)
+        wait = self.pacer.chat_ready_in(outgoing.chat.id)
         if wait > MAX_CHAT_WAIT_SECONDS:
-            await self._reschedule(delivery.id, "chat busy", utcnow() + timedelta(seconds=wait))
+            await self._postpone([outgoing], utcnow() + timedelta(seconds=wait))
             return
         text, buttons = self._message(outgoing)
-        try:
-            message_id = await self._send(chat.id, text, buttons)
-        except TelegramError as error:
-            await self._failed(outgoing, error, text)
-            return
-        self._record_sent(delivery.id, message_id)
+        await self._send_parts([outgoing], split_message(text), buttons)
+
+    async def _send_parts(
+        self, outgoings: list[Outgoing], parts: list[str], buttons: str | None
+    ) -> None:
+        """Send the parts Telegram has not accepted yet (the buttons go with the last), then
+        settle the deliveries: sent, or as the failure policy decides."""
+        chat_id = outgoings[0].chat.id
+        sent = min(outgoing.delivery.parts_sent for outgoing in outgoings)
+        plain = False
+        message_id = None
+        while sent < len(parts):
+            last = sent == len(parts) - 1
+            text = html_to_plain(parts[sent]) if plain else parts[sent]
+            try:
+                message_id = await self._send(
+                    chat_id, text, buttons if last else None, html=not plain
+                )
+            except Exception as error:
+                decision = self._decide(outgoings, error, plain=plain)
+                self.pacer.pause(decision.pause)
+                if decision.action is Action.SEND_AGAIN:
+                    plain = plain or decision.plain
+                    continue
+                if decision.action is not Action.TAKEN_AS_SENT:
+                    await self._failed(outgoings, decision, sent)
+                    return
+            sent += 1
+        for outgoing in outgoings:
+            assert outgoing.delivery.id is not None
+            self._record_sent(outgoing.delivery.id, message_id)
 
     async def _send(
         self, chat_id: int, text: str, buttons: str | None, *, html: bool = True
@@ -335,11 +316,7 @@ class Sender:
             fields["allow_paid_broadcast"] = True
         data = RequestData([RequestParameter(name, value, None) for name, value in fields.items()])
         await self.pacer.wait_turn(chat_id, interactive=False)
-        try:
-            result = await self.request.post(self._send_url, data)
-        except RetryAfter as error:
-            self.pacer.pause(retry_seconds(error))
-            raise
+        result = await self.request.post(self._send_url, data)
         assert isinstance(result, dict)
         return int(result["message_id"])
 
@@ -362,70 +339,41 @@ class Sender:
 
     # --- failures ------------------------------------------------------------------------
 
-    async def _failed(self, outgoing: Outgoing, error: TelegramError, text: str) -> None:
-        """Settle a failed send by what the failure means."""
-        delivery, chat = outgoing.delivery, outgoing.chat
-        assert delivery.id is not None
-        failure = classify(error)
-        now = utcnow()
-        if failure is Failure.BLOCKED:
-            log.info("chat %s is gone (%s): deactivated", chat.id, error.message)
-            async with session_scope(self.engine) as session:
-                await deactivate_chat(session=session, chat_id=chat.id, error=error.message)
-        elif failure is Failure.MIGRATED:
-            assert isinstance(error, ChatMigrated)
-            async with session_scope(self.engine) as session:
-                await migrate_chat(session=session, old_id=chat.id, new_id=error.new_chat_id)
-            self.wake()
-        elif failure is Failure.FLOOD:
-            assert isinstance(error, RetryAfter)
-            wait = timedelta(seconds=retry_seconds(error))
-            await self._reschedule(delivery.id, error.message, now + wait)
-        elif failure in (Failure.TOO_LONG, Failure.BAD_MARKUP):
-            await self._send_reshaped(outgoing, text, failure)
-        elif failure is Failure.CHAT_NOT_FOUND and delivery.attempts >= CHAT_NOT_FOUND_ATTEMPTS:
-            async with session_scope(self.engine) as session:
-                await deactivate_chat(session=session, chat_id=chat.id, error=error.message)
-        elif failure is Failure.MAYBE_DELIVERED and (delivery.last_error or "") == READ_TIMEOUT:
-            # Telegram may well have delivered both times: a third send risks a duplicate.
-            log.warning("delivery %s timed out twice; taken as delivered", delivery.id)
-            self._record_sent(delivery.id, None)
-        elif failure is Failure.PERMANENT or now - delivery.created_at > GIVE_UP_AFTER:
-            await self._give_up(outgoing, error.message)
-        else:
-            reason = READ_TIMEOUT if failure is Failure.MAYBE_DELIVERED else error.message
-            wait = backoff(delivery.attempts, self.settings.retry_base_seconds)
-            await self._reschedule(delivery.id, reason, now + wait)
+    def _decide(
+        self, outgoings: list[Outgoing], error: BaseException, *, plain: bool = False
+    ) -> Decision:
+        """The failure policy's word on `error`, logged with the delivery ids."""
+        first = outgoings[0].delivery
+        attempt = Attempt(
+            attempts=max(outgoing.delivery.attempts for outgoing in outgoings),
+            queued_at=min(outgoing.delivery.created_at for outgoing in outgoings),
+            last_error=first.last_error,
+            plain=plain,
+        )
+        decision = decide(error, attempt, retry_base=self.settings.retry_base_seconds)
+        log_failure(error, decision, _ids(outgoings))
+        return decision
 
-    async def _send_reshaped(self, outgoing: Outgoing, text: str, failure: Failure) -> None:
-        """Send again in parts under the limit, or as plain text when the markup was refused."""
-        assert outgoing.delivery.id is not None
-        html = failure is Failure.TOO_LONG
-        parts = split_message(text) if html else split_message(html_to_plain(text))
-        _, buttons = self._message(outgoing)
+    async def _failed(
+        self, outgoings: list[Outgoing], decision: Decision, parts_sent: int
+    ) -> None:
+        """Settle deliveries whose attempt failed. Should even that fail, their lease runs
+        out and they are tried again."""
         try:
-            for part in parts:
-                message_id = await self._send(outgoing.chat.id, part, buttons, html=html)
-        except TelegramError as error:
-            await self._give_up(outgoing, f"{failure.value}, then: {error.message}")
+            await settle(
+                decision,
+                engine=self.engine,
+                chat=outgoings[0].chat,
+                delivery_ids=_ids(outgoings),
+                parts_sent=parts_sent,
+                alerts=self.alerts,
+            )
+        except Exception as error:
+            log.error("could not settle failed deliveries %s: %s", _ids(outgoings), type(error))
+            self.alerts.note(AlertKind.BROKEN, f"settling a failure: {type(error).__name__}")
             return
-        self._record_sent(outgoing.delivery.id, message_id)
-
-    async def _reschedule(self, delivery_id: int, error: str, when: datetime) -> None:
-        async with session_scope(self.engine) as session:
-            await retry_later(session=session, delivery_id=delivery_id, error=error, retry_at=when)
-
-    async def _give_up(self, outgoing: Outgoing, error: str) -> None:
-        """Mark the delivery dead and tell the owners."""
-        delivery = outgoing.delivery
-        assert delivery.id is not None
-        log.error("delivery %s to chat %s is dead: %s", delivery.id, outgoing.chat.id, error)
-        async with session_scope(self.engine) as session:
-            await mark_dead(session=session, delivery_id=delivery.id, error=error)
-        alert = t("en", "owner.dead_letter", delivery=delivery.id, chat=outgoing.chat.id)
-        for owner_id in self.owner_ids:
-            with contextlib.suppress(TelegramError):
-                await self.bot.send_message(owner_id, alert, parse_mode=None)
+        if decision.action is Action.MIGRATE:
+            self.wake()  # the deliveries moved to the new id are due now
 
     # --- settling ------------------------------------------------------------------------
 
@@ -436,8 +384,9 @@ class Sender:
             try:
                 await self._settle()
                 await self._renew_leases()
-            except Exception:
+            except Exception as error:
                 log.exception("could not settle deliveries; will try again")
+                self.alerts.note(AlertKind.BROKEN, f"settling: {type(error).__name__}")
 
     async def _settle(self) -> None:
         """Mark sent, in one transaction, every delivery Telegram took since the last time."""
@@ -467,3 +416,25 @@ class Sender:
                 delivery_ids=list(self._held),
                 until=utcnow() + self.settings.lease,
             )
+
+
+def _ids(outgoings: list[Outgoing]) -> list[int]:
+    return [outgoing.delivery.id for outgoing in outgoings if outgoing.delivery.id is not None]
+
+
+def _digest_chunks(due: list[Outgoing]) -> list[list[Outgoing]]:
+    """The digest's changes in order, in groups that fit in one message each (a change too
+    long for one alone is a group of its own, sent in parts)."""
+    chunks: list[list[Outgoing]] = []
+    room = 0
+    for outgoing in due:
+        length = utf16_length(
+            render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
+        )
+        if chunks and length + 2 <= room:
+            chunks[-1].append(outgoing)
+            room -= length + 2
+        else:
+            chunks.append([outgoing])
+            room = MAX_MESSAGE - DIGEST_TITLE_ROOM - length
+    return chunks

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
     # The first retry of a failed send waits about this long; each next one twice as long.
     retry_base_seconds: float = Field(default=2.0, gt=0)
+    # The owners get at most one summary of what went wrong this often, in seconds.
+    alert_interval_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def rate_per_second(self) -> float:

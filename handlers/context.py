@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from handlers.alerts import OwnerAlerts
 from handlers.i18n import language_of
 from handlers.who import KnownNames
 
@@ -21,6 +22,7 @@ class Services:
     default_tz: str
     grace: timedelta
     owner_ids: frozenset[int]
+    alerts: OwnerAlerts  # what the owners should know, sent in summaries by a bot job
 
 
 SERVICES = "services"

@@ -4,6 +4,7 @@ Every stored value is HTML-escaped here; every message is kept under Telegram's 
 """
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from html import escape, unescape
@@ -34,29 +35,99 @@ def fit(text: str, limit: int = MAX_MESSAGE) -> str:
     return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + _ELLIPSIS
 
 
+def utf16_length(text: str) -> int:
+    """Telegram's measure of a text: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# A part's marker, "\n(2/3)", takes at most this much of its room.
+_MARKER_ROOM = utf16_length("\n(9999/9999)")
+# Markup a part is never cut inside: a tag, or a character reference.
+_MARKUP = re.compile(r"<[^>]*>|&#?\w+;")
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+# Where a part may end, best first: between paragraphs, between lines, between words.
+_BREAKS = ("\n\n", "\n", " ")
+
+
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Parts under `limit`, cut at paragraph boundaries (then lines, then anywhere)."""
-    parts: list[str] = []
-    for paragraph in text.split("\n\n"):
-        pieces = [paragraph] if len(paragraph) <= limit else _cut_lines(paragraph, limit)
-        for piece in pieces:
-            if parts and len(parts[-1]) + 2 + len(piece) <= limit:
-                parts[-1] += "\n\n" + piece
-            else:
-                parts.append(piece)
-    return parts
+    """The message as it is if it fits in `limit` UTF-16 units; otherwise parts that do, each
+    marked "(1/3)", "(2/3)" …, cut between paragraphs, else lines, else words (within a
+    word only when one word alone is longer than a part). No tag or character reference is
+    cut: tags open at a cut are closed at the end of the part and opened again in the next.
+    """
+    if utf16_length(text) <= limit:
+        return [text]
+    pieces = _MessageCutter(text).cut(limit - _MARKER_ROOM)
+    return [f"{piece}\n({number}/{len(pieces)})" for number, piece in enumerate(pieces, 1)]
 
 
-def _cut_lines(paragraph: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    for line in paragraph.split("\n"):
-        chunks = [line[start : start + limit] for start in range(0, len(line), limit)] or [""]
-        for chunk in chunks:
-            if pieces and len(pieces[-1]) + 1 + len(chunk) <= limit:
-                pieces[-1] += "\n" + chunk
-            else:
-                pieces.append(chunk)
-    return pieces
+class _MessageCutter:
+    """One text as a row of units (a character, or a whole tag or reference) to cut."""
+
+    def __init__(self, text: str) -> None:
+        units: list[str] = []
+        position = 0
+        for markup in _MARKUP.finditer(text):
+            units.extend(text[position : markup.start()])
+            units.append(markup.group())
+            position = markup.end()
+        units.extend(text[position:])
+        self.units = units
+        self.ends = [0]  # self.ends[i]: the UTF-16 length of units[:i]
+        for unit in units:
+            self.ends.append(self.ends[-1] + utf16_length(unit))
+
+    def cut(self, room: int) -> list[str]:
+        pieces: list[str] = []
+        start = 0
+        opened: list[tuple[str, str]] = []  # (name, opening tag) open where a piece starts
+        while start < len(self.units):
+            reopen = "".join(tag for _, tag in opened)
+            budget = room - utf16_length(reopen)
+            while True:
+                end, resume = self._end(start, max(budget, 1))
+                still_open = _open_tags(opened, self.units[start:end])
+                close = "".join(f"</{name}>" for name, _ in reversed(still_open))
+                body = "".join(self.units[start:end])
+                overflow = utf16_length(reopen + body + close) - room
+                if overflow <= 0 or end == start + 1:
+                    break
+                budget -= overflow
+            pieces.append(reopen + body + close)
+            opened, start = still_open, resume
+        return pieces
+
+    def _end(self, start: int, budget: int) -> tuple[int, int]:
+        """Where a piece from `start` within `budget` ends, and where the next one starts."""
+        fits = max(start + 1, bisect_right(self.ends, self.ends[start] + budget) - 1)
+        if fits >= len(self.units):
+            return len(self.units), len(self.units)
+        # A piece holds something to read, not only blank space.
+        text_at = next((index for index in range(start, fits) if self.units[index].strip()), fits)
+        for separator in _BREAKS:
+            width = len(separator)
+            for end in range(fits, text_at, -1):
+                if "".join(self.units[end : end + width]) == separator:
+                    return end, end + width
+        return fits, fits
+
+
+def _open_tags(opened: list[tuple[str, str]], units: list[str]) -> list[tuple[str, str]]:
+    """The tags still open after `units`, given those open before them."""
+    still_open = list(opened)
+    for unit in units:
+        tag = _TAG_NAME.match(unit)
+        if tag is None:
+            continue
+        closing, name = tag.groups()
+        if not closing:
+            still_open.append((name.lower(), unit))
+            continue
+        for index in range(len(still_open) - 1, -1, -1):
+            if still_open[index][0] == name.lower():
+                del still_open[index]
+                break
+    return still_open
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -214,14 +285,15 @@ def describe_event(event: Event, language: str) -> str:
 
 
 def render_push(changes: Sequence[Event], person: Person, language: str) -> str:
-    """The message a follower receives about the changes of one grace window."""
+    """The message a follower receives about the changes of one grace window (may exceed one
+    message: the sender sends it in parts, see `split_message`)."""
     lines = [f"🔔 {person_title(person)}"]
     for event in changes:
         line = describe_event(event, language)
         lines.append(f"• {line}" if len(changes) > 1 else line)
         if event.source:
             lines.append(_source(event.source, language).strip())
-    return fit("\n".join(lines))
+    return "\n".join(lines)
 
 
 def render_digest(pushes: Sequence[tuple[Person, Sequence[Event]]], language: str) -> str:

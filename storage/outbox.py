@@ -189,13 +189,23 @@ async def renew_leases(
 
 
 async def retry_later(
-    *, session: AsyncSession, delivery_id: int, error: str, retry_at: datetime
+    *,
+    session: AsyncSession,
+    delivery_id: int,
+    error: str,
+    retry_at: datetime,
+    parts_sent: int = 0,
 ) -> None:
+    """A failed attempt: due again at `retry_at`, from the first part not yet accepted."""
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
         .values(
-            next_attempt_at=retry_at, lease_until=None, last_error=error[:500], failed_at=utcnow()
+            next_attempt_at=retry_at,
+            lease_until=None,
+            last_error=error[:500],
+            failed_at=utcnow(),
+            parts_sent=parts_sent,
         )
     )
 
@@ -210,8 +220,14 @@ async def postpone(*, session: AsyncSession, delivery_ids: Sequence[int], until:
 
 
 async def deactivate_chat(*, session: AsyncSession, chat_id: int, error: str) -> None:
-    """The chat can no longer be reached: stop writing to it and drop what it was owed."""
-    await session.exec(update(Chat).where(col(Chat.id) == chat_id).values(active=False))
+    """The chat can no longer be reached: stop writing to it and drop what it was owed.
+
+    Its follows are kept, for when it comes back."""
+    await session.exec(
+        update(Chat)
+        .where(col(Chat.id) == chat_id, col(Chat.active).is_(True))
+        .values(active=False, deactivated_at=utcnow())
+    )
     await session.exec(
         update(Delivery)
         .where(col(Delivery.chat_id) == chat_id, col(Delivery.state) == DeliveryState.PENDING)
@@ -300,8 +316,10 @@ async def migrate_chat(*, session: AsyncSession, old_id: int, new_id: int) -> No
             delivery.chat_id = new_id
             delivery.lease_until = None
             delivery.next_attempt_at = utcnow()
+            delivery.parts_sent = 0  # the new chat has none of them
         session.add(delivery)
     old.active = False
+    old.deactivated_at = utcnow()
     session.add(old)
 
 

@@ -46,6 +46,11 @@ async def claim_update(*, session: AsyncSession, update_id: int | None) -> bool:
     )
 
 
+async def update_was_applied(*, session: AsyncSession, update_id: int) -> bool:
+    """Whether a change made by this Telegram update was committed (see `claim_update`)."""
+    return await session.get(ProcessedUpdate, update_id) is not None
+
+
 async def record_change(
     *,
     session: AsyncSession,

@@ -1,7 +1,7 @@
 """What the end-to-end tests share: the people in the story, the bot against the emulator."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -44,6 +44,13 @@ class Story:
     async def quiet_for(self, seconds: float) -> None:
         """Let the bot work for a while (to show that something does NOT arrive)."""
         await asyncio.sleep(seconds)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+    """Wait until `check()` (a look at the database, say) holds; TimeoutError after `seconds`."""
+    async with asyncio.timeout(seconds):
+        while not await check():  # noqa: ASYNC110  (a database has no event to wait on)
+            await asyncio.sleep(0.05)
 
 
 def settings_for(url: str, database_url: str, **overrides: object) -> Settings:

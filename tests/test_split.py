@@ -1,0 +1,68 @@
+"""A message too long for one is sent in parts: at paragraphs, then lines, then words, marked
+(1/3) …, each valid Telegram HTML within 4,096 UTF-16 units."""
+
+import re
+
+from handlers.render import MAX_MESSAGE, split_message, utf16_length
+from tests.test_i18n import html_problems
+
+_MARKER = re.compile(r"\n\((\d+)/(\d+)\)$")
+
+
+def _bodies(parts: list[str]) -> list[str]:
+    """The parts without their markers, checking that the markers count 1/n … n/n."""
+    bodies = []
+    for number, part in enumerate(parts, 1):
+        marker = _MARKER.search(part)
+        assert marker is not None, part[-20:]
+        assert (int(marker[1]), int(marker[2])) == (number, len(parts))
+        bodies.append(part[: marker.start()])
+    return bodies
+
+
+def test_a_message_that_fits_is_left_as_it_is() -> None:
+    text = "<b>Qaisha Aqan</b>\n\n" + "word " * 800
+    assert split_message(text) == [text]
+
+
+def test_parts_end_between_paragraphs_when_they_can() -> None:
+    paragraphs = [f"<b>Paragraph {n}</b>" + "\nline of words" * 60 for n in range(12)]
+    parts = split_message("\n\n".join(paragraphs))
+    assert len(parts) >= 3
+    for body in _bodies(parts):
+        assert body.startswith("<b>Paragraph ") and body.endswith("line of words")
+    assert "\n\n".join(_bodies(parts)) == "\n\n".join(paragraphs)
+
+
+def test_no_word_is_cut_and_every_part_is_within_the_limit() -> None:
+    words = [f"слово{n:05}" for n in range(2500)]  # one paragraph, one line: only words
+    parts = split_message(" ".join(words))
+    assert len(parts) >= 3
+    assert all(utf16_length(part) <= MAX_MESSAGE for part in parts)
+    assert [word for body in _bodies(parts) for word in body.split(" ")] == words
+
+
+def test_tags_open_at_a_cut_are_closed_and_opened_again() -> None:
+    link = '<a href="https://example.org/?a=1&amp;b=2">'
+    text = f"<b>{link}" + "linked text &amp; more " * 700 + "</a> after</b>"
+    parts = split_message(text)
+    assert len(parts) >= 3
+    for part in parts:
+        assert html_problems(part) == []
+    bodies = _bodies(parts)
+    assert all(body.startswith(f"<b>{link}") for body in bodies[:-1])
+    assert all(body.endswith("</a></b>") for body in bodies[:-1])
+    assert bodies[-1] == "<b>after</b>"  # the link ended in the part before
+
+
+def test_emoji_count_twice_as_telegram_counts_them() -> None:
+    text = "🔔 " * 3000  # 6,000 characters, 9,000 UTF-16 units
+    parts = split_message(text)
+    assert len(parts) == 3 and all(utf16_length(part) <= MAX_MESSAGE for part in parts)
+
+
+def test_a_word_longer_than_a_part_is_cut_but_never_inside_a_reference() -> None:
+    text = "&amp;" * 3000  # one "word" of 3,000 ampersands
+    bodies = _bodies(split_message(text))
+    assert all(re.fullmatch(r"(&amp;)+", body) for body in bodies)
+    assert "".join(bodies) == text
