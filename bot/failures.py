@@ -66,6 +66,11 @@ class Decision:
     plain: bool = False  # SEND_AGAIN: as plain text
     new_chat_id: int | None = None  # MIGRATE
 
+    @property
+    def chat_gone(self) -> bool:
+        """Nothing more is sent to this chat id: what it is owed was dropped, or moved."""
+        return self.action in (Action.DEACTIVATE, Action.MIGRATE)
+
 
 @dataclass(frozen=True)
 class Attempt:

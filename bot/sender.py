@@ -212,33 +212,40 @@ class Sender:
         async with session_scope(self.engine) as session:
             await postpone(session=session, delivery_ids=ids, until=until)
 
-    async def _guarded(self, outgoings: list[Outgoing], work: Awaitable[None]) -> None:
-        """Do one piece of work for these deliveries; whatever goes wrong in it unforeseen
-        (a rendering bug, "database is locked") is their failure, settled by the policy,
-        and never stops the chat's other deliveries."""
+    async def _guarded(
+        self, outgoings: list[Outgoing], work: Awaitable[Decision | None]
+    ) -> Decision | None:
+        """Do one piece of work for these deliveries: how it failed, if it did. Whatever goes
+        wrong in it unforeseen (a rendering bug, "database is locked") is their failure,
+        settled by the policy, and never stops the chat's other deliveries."""
         try:
-            await work
+            return await work
         except Exception as error:
             parts_sent = min(outgoing.delivery.parts_sent for outgoing in outgoings)
-            await self._failed(outgoings, self._decide(outgoings, error), parts_sent)
+            return await self._failed(outgoings, self._decide(outgoings, error), parts_sent)
 
     async def _deliver_in_order(self, outgoings: list[Outgoing]) -> None:
-        """One chat's messages one after another, in the order the changes were made."""
+        """One chat's messages one after another, in the order the changes were made, until
+        the chat is found gone (what it is owed is then dropped, or moved to its new id)."""
         for outgoing in sorted(outgoings, key=lambda outgoing: outgoing.event.id or 0):
-            await self._guarded([outgoing], self._deliver(outgoing))
+            failure = await self._guarded([outgoing], self._deliver(outgoing))
+            if failure is not None and failure.chat_gone:
+                return
 
     async def _deliver_digest(self, outgoings: list[Outgoing]) -> None:
         """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
         gathered = []
         for outgoing in outgoings:
             if len(outgoings) == 1 or is_urgent(outgoing.changes, utcnow()):
-                await self._guarded([outgoing], self._deliver(outgoing))
+                failure = await self._guarded([outgoing], self._deliver(outgoing))
+                if failure is not None and failure.chat_gone:
+                    return
             else:
                 gathered.append(outgoing)
         if gathered:
             await self._guarded(gathered, self._deliver_together(gathered))
 
-    async def _deliver_together(self, gathered: list[Outgoing]) -> None:
+    async def _deliver_together(self, gathered: list[Outgoing]) -> Decision | None:
         """The changes of a digest that are due, in as few messages as they fit in; each
         message settles its own deliveries, so a failure never sends an earlier one again."""
         due = []
@@ -250,25 +257,30 @@ class Sender:
                 due.append(outgoing)
         for chunk in _digest_chunks(due):
             text = render_digest([(o.person, o.changes) for o in chunk], chunk[0].chat.language)
-            await self._guarded(chunk, self._send_parts(chunk, split_message(text), None))
+            failure = await self._guarded(
+                chunk, self._send_parts(chunk, split_message(text), None)
+            )
+            if failure is not None and failure.chat_gone:
+                return failure
+        return None
 
-    async def _deliver(self, outgoing: Outgoing) -> None:
+    async def _deliver(self, outgoing: Outgoing) -> Decision | None:
         until = self._hold_until(outgoing)
         if until is not None:
             await self._postpone([outgoing], until)
-            return
+            return None
         wait = self.pacer.chat_ready_in(outgoing.chat.id)
         if wait > MAX_CHAT_WAIT_SECONDS:
             await self._postpone([outgoing], utcnow() + timedelta(seconds=wait))
-            return
+            return None
         text, buttons = self._message(outgoing)
-        await self._send_parts([outgoing], split_message(text), buttons)
+        return await self._send_parts([outgoing], split_message(text), buttons)
 
     async def _send_parts(
         self, outgoings: list[Outgoing], parts: list[str], buttons: str | None
-    ) -> None:
+    ) -> Decision | None:
         """Send the parts Telegram has not accepted yet (the buttons go with the last), then
-        settle the deliveries: sent, or as the failure policy decides."""
+        settle the deliveries: sent, or as the failure policy decides (returned)."""
         chat_id = outgoings[0].chat.id
         sent = min(outgoing.delivery.parts_sent for outgoing in outgoings)
         plain = False
@@ -287,12 +299,12 @@ class Sender:
                     plain = plain or decision.plain
                     continue
                 if decision.action is not Action.TAKEN_AS_SENT:
-                    await self._failed(outgoings, decision, sent)
-                    return
+                    return await self._failed(outgoings, decision, sent)
             sent += 1
         for outgoing in outgoings:
             assert outgoing.delivery.id is not None
             self._record_sent(outgoing.delivery.id, message_id)
+        return None
 
     async def _send(
         self, chat_id: int, text: str, buttons: str | None, *, html: bool = True
@@ -356,7 +368,7 @@ class Sender:
 
     async def _failed(
         self, outgoings: list[Outgoing], decision: Decision, parts_sent: int
-    ) -> None:
+    ) -> Decision:
         """Settle deliveries whose attempt failed. Should even that fail, their lease runs
         out and they are tried again."""
         try:
@@ -371,9 +383,10 @@ class Sender:
         except Exception as error:
             log.error("could not settle failed deliveries %s: %s", _ids(outgoings), type(error))
             self.alerts.note(AlertKind.BROKEN, f"settling a failure: {type(error).__name__}")
-            return
+            return decision
         if decision.action is Action.MIGRATE:
             self.wake()  # the deliveries moved to the new id are due now
+        return decision
 
     # --- settling ------------------------------------------------------------------------
 
