@@ -171,6 +171,20 @@ async def test_chat_not_found_is_retried_then_deactivated(bot: Story, database_u
     ]
 
 
+async def _deactivated_at_the_first_refusal(bot: Story, database_url: str) -> None:
+    """FOLLOWER's chat, which blocked the bot, is deactivated at its first refused send, what
+    it was owed dropped; the next change reaches BYSTANDER and nothing is tried for it."""
+    await eventually(lambda: _deactivated(database_url, FOLLOWER.id))
+    await _change(bot)
+    await bot.api.wait_until(
+        lambda: any("refugee" in (m.text or "") for m in bot.api.messages_to(BYSTANDER.id)), 10
+    )  # the next change went out, and not to the blocked chat
+    assert len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) == 1
+    assert {d.state for d in await _deliveries(database_url) if d.chat_id == FOLLOWER.id} == {
+        "dropped"
+    }
+
+
 async def test_blocked_chat_is_deactivated_keeps_its_follows_and_is_sent_nothing_more(
     bot: Story, database_url: str
 ) -> None:
@@ -178,16 +192,7 @@ async def test_blocked_chat_is_deactivated_keeps_its_follows_and_is_sent_nothing
     await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")
     bot.api.block(FOLLOWER.id)
     await _record_notes(database_url, (QAISHA, "first note"), (MURAGER, "second note"))
-    await eventually(lambda: _deactivated(database_url, FOLLOWER.id))
-    await _change(bot)
-    await bot.api.wait_until(
-        lambda: any("refugee" in (m.text or "") for m in bot.api.messages_to(BYSTANDER.id)), 10
-    )  # the next change went out, and not to the blocked chat
-    # Two were owed, leased together: the first refusal was enough.
-    assert len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) == 1
-    assert {d.state for d in await _deliveries(database_url) if d.chat_id == FOLLOWER.id} == {
-        "dropped"
-    }
+    await _deactivated_at_the_first_refusal(bot, database_url)  # two owed, leased together
     chat = await _chat(database_url, FOLLOWER.id)
     assert chat is not None and not chat.active
     engine = create_engine(database_url)
@@ -468,15 +473,7 @@ async def test_digest_to_a_blocked_chat_deactivates_it(bot: Story, database_url:
     chat_id = await _hold_two_changes_for_a_digest(bot, database_url, FOLLOWER)
     bot.api.block(FOLLOWER.id)
     await _digest_hour_now(database_url, chat_id)
-    await eventually(lambda: _deactivated(database_url, FOLLOWER.id))
-    await _change(bot)
-    await bot.api.wait_until(
-        lambda: any("refugee" in (m.text or "") for m in bot.api.messages_to(BYSTANDER.id)), 10
-    )  # the next change went out, and not to the blocked chat
-    assert len([f for f in bot.api.failed if f.chat_id == FOLLOWER.id]) == 1
-    assert {d.state for d in await _deliveries(database_url) if d.chat_id == FOLLOWER.id} == {
-        "dropped"
-    }
+    await _deactivated_at_the_first_refusal(bot, database_url)
 
 
 async def test_digest_to_a_migrated_group_goes_to_its_new_id(
