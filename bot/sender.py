@@ -94,7 +94,7 @@ class Sender:
         self._sent: list[tuple[int, int | None]] = []
         self._held: set[int] = set()  # leased here and not yet settled: their leases are renewed
         self._renew_at = 0.0
-        self._messages: OrderedDict[tuple[int, str], tuple[str, str]] = OrderedDict()
+        self._messages: OrderedDict[tuple[int, str], tuple[list[str], str]] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -273,8 +273,8 @@ class Sender:
         if wait > MAX_CHAT_WAIT_SECONDS:
             await self._postpone([outgoing], utcnow() + timedelta(seconds=wait))
             return None
-        text, buttons = self._message(outgoing)
-        return await self._send_parts([outgoing], split_message(text), buttons)
+        parts, buttons = self._message(outgoing)
+        return await self._send_parts([outgoing], parts, buttons)
 
     async def _send_parts(
         self, outgoings: list[Outgoing], parts: list[str], buttons: str | None
@@ -332,14 +332,15 @@ class Sender:
         assert isinstance(result, dict)
         return int(result["message_id"])
 
-    def _message(self, outgoing: Outgoing) -> tuple[str, str]:
-        """The push text and its button, rendered once per event and language."""
+    def _message(self, outgoing: Outgoing) -> tuple[list[str], str]:
+        """The push (in parts, if it is too long for one) and its button, rendered once per
+        event and language."""
         assert outgoing.event.id is not None
         key = (outgoing.event.id, outgoing.chat.language)
         message = self._messages.get(key)
         if message is None:
             text = render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
-            message = (text, card_buttons([outgoing.person]).to_json())
+            message = (split_message(text), card_buttons([outgoing.person]).to_json())
             self._messages[key] = message
             if len(self._messages) > 1024:
                 self._messages.popitem(last=False)

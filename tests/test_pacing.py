@@ -3,11 +3,7 @@
 import asyncio
 import random
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
-
-from bot.http import AnswerTimedOut
 from bot.pacing import Limits, Pacer
-from bot.sender import Failure, backoff, classify
 
 GROUP = -1001
 
@@ -142,32 +138,6 @@ async def test_busy_chat_says_how_long_until_it_is_free() -> None:
     pacer = _pacer(clock, per_second=30.0)
     await pacer.wait_turn(7, interactive=False)
     assert 0.9 < pacer.chat_ready_in(7) <= 1.0 and pacer.chat_ready_in(8) == 0.0
-
-
-def test_failures_are_sorted_by_what_to_do() -> None:
-    read_timeout = AnswerTimedOut("Telegram did not answer in time")
-    connect_timeout = TimedOut("no connection to Telegram in time")
-    cases = {
-        Failure.BLOCKED: Forbidden("Forbidden: bot was blocked by the user"),
-        Failure.MIGRATED: ChatMigrated(-1002),
-        Failure.FLOOD: RetryAfter(3),
-        Failure.CHAT_NOT_FOUND: BadRequest("Bad Request: chat not found"),
-        Failure.TOO_LONG: BadRequest("Bad Request: message is too long"),
-        Failure.BAD_MARKUP: BadRequest("Bad Request: can't parse entities: bad tag"),
-        Failure.PERMANENT: BadRequest("Bad Request: message text is empty"),
-        Failure.MAYBE_DELIVERED: read_timeout,
-        Failure.TRANSIENT: connect_timeout,
-    }
-    for failure, error in cases.items():
-        assert classify(error) is failure, error
-    assert classify(NetworkError("Bad Gateway (502)")) is Failure.TRANSIENT
-
-
-def test_backoff_grows_with_jitter_and_is_capped() -> None:
-    rng = random.Random(1)
-    first, later = backoff(1, rng=rng).total_seconds(), backoff(5, rng=rng).total_seconds()
-    assert 1.0 <= first <= 3.0 and 16.0 <= later <= 48.0
-    assert backoff(40, rng=rng).total_seconds() <= 5400.0
 
 
 async def test_a_waiter_that_gave_up_does_not_keep_the_pacer_spinning() -> None:
