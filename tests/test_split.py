@@ -2,8 +2,12 @@
 (1/3) …, each valid Telegram HTML within 4,096 UTF-16 units."""
 
 import re
+from html import escape
 
-from handlers.render import MAX_MESSAGE, split_message, utf16_length
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.render import MAX_MESSAGE, html_to_plain, split_message, utf16_length
 from tests.test_i18n import html_problems
 
 _MARKER = re.compile(r"\n\((\d+)/(\d+)\)$")
@@ -66,3 +70,29 @@ def test_a_word_longer_than_a_part_is_cut_but_never_inside_a_reference() -> None
     bodies = _bodies(split_message(text))
     assert all(re.fullmatch(r"(&amp;)+", body) for body in bodies)
     assert "".join(bodies) == text
+
+
+_WORDS = st.lists(
+    st.tuples(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Z", "Cc")), max_size=20),
+        st.sampled_from(["", "b", "i"]),
+    ).filter(lambda word: word[0] != ""),
+    max_size=300,
+)
+_SEPARATORS = st.lists(st.sampled_from([" ", "\n", "\n\n"]), min_size=300, max_size=300)
+
+
+@given(words=_WORDS, separators=_SEPARATORS)
+def test_any_text_is_cut_between_whole_words_into_valid_parts(
+    words: list[tuple[str, str]], separators: list[str]
+) -> None:
+    text = "".join(
+        (f"<{tag}>{escape(word, quote=False)}</{tag}>" if tag else escape(word, quote=False))
+        + separator
+        for (word, tag), separator in zip(words, separators, strict=False)
+    ).strip()
+    parts = split_message(text, limit=200)
+    assert all(utf16_length(part) <= 200 and html_problems(part) == [] for part in parts)
+    bodies = _bodies(parts) if len(parts) > 1 else parts
+    visible = [word for body in bodies for word in html_to_plain(body).split()]
+    assert visible == html_to_plain(text).split()
