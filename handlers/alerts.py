@@ -12,8 +12,13 @@ from enum import StrEnum
 from html import escape
 
 from handlers.i18n import t
+from handlers.render import utf16_length
 
 EXAMPLES_PER_KIND = 5
+EXAMPLE_LENGTH = 120  # kept of each example
+# Shown of each example, escaped, in UTF-16 units: a summary of every kind, full, fits in one
+# message.
+EXAMPLE_ROOM = 150
 
 
 class AlertKind(StrEnum):
@@ -48,7 +53,7 @@ class OwnerAlerts:
         """One more thing of `kind` went wrong; `example` says which (no message text)."""
         for owner_id in self.owner_ids:
             self._pending.setdefault(owner_id, {}).setdefault(kind, Tally()).add(
-                1, [example[:200]]
+                1, [example[:EXAMPLE_LENGTH]]
             )
 
     def take(self, owner_id: int) -> Summary | None:
@@ -70,6 +75,17 @@ def render_owner_summary(summary: Summary, language: str) -> str:
         if tally is None:
             continue
         lines.append(t(language, f"alerts.{kind}", count=tally.count))
-        lines += [f"• {escape(example)}" for example in tally.examples]
+        lines += [f"• {_shown(example)}" for example in tally.examples]
     lines.append(t(language, "alerts.footer"))
     return "\n".join(lines)
+
+
+def _shown(example: str) -> str:
+    """The example HTML-escaped, cut (with "…") to EXAMPLE_ROOM."""
+    shown = ""
+    for char in example:
+        piece = escape(char)
+        if utf16_length(shown + piece) > EXAMPLE_ROOM:
+            return shown + "…"
+        shown += piece
+    return shown
