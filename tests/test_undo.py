@@ -8,14 +8,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from storage.engine import create_engine, dialect_name, session_scope
+from storage.engine import dialect_name, session_scope
 from storage.following import ensure_chat, subscribe
-from storage.models import Admin, Delivery, DeliveryState, Event, Hearing, Person, Role, utcnow
+from storage.models import Delivery, DeliveryState, Event, Hearing, Person, utcnow
 from storage.outbox import expand_due_events
 from storage.people import UndoOutcome, add_person, next_hearing, set_hearing, undo_last_change
 from storage.timeline import push_progress
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, story
 from tests.factories import change_status
+from tests.test_authorization import make_editor
+from tests.test_e2e import until_stored
 
 FIRST, SECOND = 1, 2  # two editors
 GRACE = timedelta(minutes=5)
@@ -219,26 +221,6 @@ async def test_undo_waiting_for_the_outbox_is_told_it_is_too_late(engine: AsyncE
 # --- end to end: what the editor is told ------------------------------------------------
 
 
-async def _make_editor(database_url: str, user_id: int) -> None:
-    engine = create_engine(database_url)
-    async with session_scope(engine) as session:
-        session.add(Admin(user_id=user_id, role=Role.EDITOR, added_by=EDITOR.id))
-    await engine.dispose()
-
-
-async def _until_sent(database_url: str) -> None:
-    """Wait until the sender has recorded the push as sent (it does so after Telegram's answer)."""
-    engine = create_engine(database_url)
-    sent = select(Delivery).where(Delivery.state == DeliveryState.SENT)
-    async with asyncio.timeout(5):
-        while True:
-            async with session_scope(engine) as session:
-                if (await session.exec(sent)).first():
-                    break
-            await asyncio.sleep(0.01)
-    await engine.dispose()
-
-
 async def test_undo_after_the_push_went_out_says_it_is_too_late_and_how_far_it_went(
     database_url: str,
 ) -> None:
@@ -246,7 +228,9 @@ async def test_undo_after_the_push_went_out_says_it_is_too_late_and_how_far_it_w
         await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
         await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
         await bot.api.wait_for_messages(FOLLOWER.id, 2)
-        await _until_sent(database_url)
+        await until_stored(
+            database_url, select(Delivery).where(Delivery.state == DeliveryState.SENT)
+        )
         late = await bot.say(EDITOR, "/undo")
         card = await bot.say(FOLLOWER, "/person Qaisha Aqan")
     assert (late.text or "").startswith("Too late to take back for <b>Qaisha Aqan</b>")
@@ -257,7 +241,7 @@ async def test_undo_after_the_push_went_out_says_it_is_too_late_and_how_far_it_w
 async def test_undo_refuses_and_names_the_editor_who_changed_the_field_since(
     database_url: str,
 ) -> None:
-    await _make_editor(database_url, BYSTANDER.id)
+    await make_editor(database_url, BYSTANDER.id)
     async with story(database_url, notify_grace_seconds=3600) as bot:
         await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
         await bot.say(BYSTANDER, "/setasylum Qaisha Aqan rejected")
