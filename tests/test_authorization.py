@@ -30,6 +30,7 @@ from tests.e2e import (
     FOLLOWER,
     GROUP,
     KAZAKH,
+    RUSSIAN,
     STRANGER,
     Story,
     settings_for,
@@ -136,10 +137,12 @@ async def test_everyone_else_is_refused_and_nothing_changes(database_url: str) -
         assert (stats.text or "").startswith(ALLOWED["stats"])  # an owner while listed
     refused = {
         "stranger": (STRANGER, None),
+        "group administrator": (RUSSIAN, GROUP),
         "group member": (KAZAKH, GROUP),
         "owner taken out of ADMIN_IDS": (FOLLOWER, None),
     }
     async with story(database_url) as bot:  # restarted: ADMIN_IDS is the first editor only
+        bot.api.set_administrators(GROUP.id, [RUSSIAN.id], creator=BYSTANDER.id)
         for role, (user, chat) in refused.items():
             outcome = await _try_every_command(bot, user, chat, "Qaisha Aqan")
             refusal = t(language_of(user.language_code), "editor.refused")

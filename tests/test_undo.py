@@ -12,7 +12,14 @@ from storage.engine import dialect_name, session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import Delivery, DeliveryState, Event, Hearing, Person, utcnow
 from storage.outbox import expand_due_events
-from storage.people import UndoOutcome, add_person, next_hearing, set_hearing, undo_last_change
+from storage.people import (
+    UndoOutcome,
+    UndoResult,
+    add_person,
+    next_hearing,
+    set_hearing,
+    undo_last_change,
+)
 from storage.timeline import push_progress
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, story
 from tests.factories import change_status
@@ -59,6 +66,11 @@ async def _deliveries(engine: AsyncEngine) -> int:
         return len((await session.exec(select(Delivery))).all())
 
 
+async def _undo(engine: AsyncEngine, actor_id: int) -> UndoResult:
+    async with session_scope(engine) as session:
+        return await undo_last_change(session=session, actor_id=actor_id)
+
+
 async def _expand(engine: AsyncEngine) -> int:
     async with session_scope(engine) as session:
         return await expand_due_events(session=session, now=utcnow() + GRACE)
@@ -69,14 +81,12 @@ async def test_undo_inside_the_window_restores_and_the_outbox_then_sends_nothing
 ) -> None:
     person_id = await _followed_person(engine)
     await _set_asylum(engine, person_id, "refugee", FIRST)
-    async with session_scope(engine) as session:
-        result = await undo_last_change(session=session, actor_id=FIRST)
+    result = await _undo(engine, FIRST)
     assert result.outcome == UndoOutcome.UNDONE
     assert await _asylum(engine, person_id) == "asylum_seeker"
     assert await _expand(engine) == 0
     assert await _deliveries(engine) == 0
-    async with session_scope(engine) as session:
-        again = await undo_last_change(session=session, actor_id=FIRST)
+    again = await _undo(engine, FIRST)
     assert again.outcome == UndoOutcome.NOTHING
 
 
@@ -86,9 +96,9 @@ async def test_undo_after_the_outbox_claimed_the_change_is_too_late_and_changes_
     person_id = await _followed_person(engine)
     await _set_asylum(engine, person_id, "refugee", FIRST)
     assert await _expand(engine) == 1
+    result = await _undo(engine, FIRST)
+    assert result.outcome == UndoOutcome.TOO_LATE and result.event is not None
     async with session_scope(engine) as session:
-        result = await undo_last_change(session=session, actor_id=FIRST)
-        assert result.outcome == UndoOutcome.TOO_LATE and result.event is not None
         progress = await push_progress(session=session, event=result.event)
     assert (progress.told, progress.waiting) == (0, 1)
     assert await _asylum(engine, person_id) == "refugee"
@@ -103,16 +113,13 @@ async def test_undo_refuses_to_overwrite_another_editors_later_change(
     person_id = await _followed_person(engine)
     await _set_asylum(engine, person_id, "refugee", FIRST)
     await _set_asylum(engine, person_id, "rejected", SECOND)
-    async with session_scope(engine) as session:
-        result = await undo_last_change(session=session, actor_id=FIRST)
+    result = await _undo(engine, FIRST)
     assert result.outcome == UndoOutcome.CHANGED_SINCE
     assert result.later is not None and result.later.actor_id == SECOND
     assert await _asylum(engine, person_id) == "rejected"
     # Once the second editor takes theirs back, the first may take back theirs.
-    async with session_scope(engine) as session:
-        assert (await undo_last_change(session=session, actor_id=SECOND)).outcome == "undone"
-    async with session_scope(engine) as session:
-        assert (await undo_last_change(session=session, actor_id=FIRST)).outcome == "undone"
+    assert (await _undo(engine, SECOND)).outcome == UndoOutcome.UNDONE
+    assert (await _undo(engine, FIRST)).outcome == UndoOutcome.UNDONE
     assert await _asylum(engine, person_id) == "asylum_seeker"
 
 
@@ -124,8 +131,7 @@ async def test_another_editors_change_to_another_field_does_not_block_undo(
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
         await change_status(session, person, "released", field="detention", actor_id=SECOND)
-    async with session_scope(engine) as session:
-        result = await undo_last_change(session=session, actor_id=FIRST)
+    result = await _undo(engine, FIRST)
     assert result.outcome == UndoOutcome.UNDONE
     assert await _asylum(engine, person_id) == "asylum_seeker"
 
@@ -151,15 +157,13 @@ async def test_undo_of_a_hearing_moved_since_by_another_editor_is_refused(
     person_id = await _followed_person(engine)
     await _set_hearing(engine, person_id, 3, FIRST)
     await _set_hearing(engine, person_id, 10, SECOND)
+    assert (await _undo(engine, FIRST)).outcome == UndoOutcome.CHANGED_SINCE
     async with session_scope(engine) as session:
-        result = await undo_last_change(session=session, actor_id=FIRST)
-        assert result.outcome == UndoOutcome.CHANGED_SINCE
         slot = await next_hearing(session=session, person_id=person_id)
     assert slot is not None and slot.hearing.starts_at is not None
     assert slot.hearing.starts_at.day == 10  # still the second editor's date
-    async with session_scope(engine) as session:
-        assert (await undo_last_change(session=session, actor_id=SECOND)).outcome == "undone"
-        assert (await undo_last_change(session=session, actor_id=FIRST)).outcome == "undone"
+    assert (await _undo(engine, SECOND)).outcome == UndoOutcome.UNDONE
+    assert (await _undo(engine, FIRST)).outcome == UndoOutcome.UNDONE
     async with session_scope(engine) as session:
         assert (await session.exec(select(Hearing))).all() == []  # the set hearing is gone
 
@@ -204,16 +208,12 @@ async def test_undo_waiting_for_the_outbox_is_told_it_is_too_late(engine: AsyncE
     person_id = await _followed_person(engine)
     await _set_asylum(engine, person_id, "refugee", FIRST)
 
-    async def undo() -> UndoOutcome:
-        async with session_scope(engine) as session:
-            return (await undo_last_change(session=session, actor_id=FIRST)).outcome
-
     async with session_scope(engine) as expanding:
         assert await expand_due_events(session=expanding, now=utcnow() + GRACE) == 1
         # The undo reads the change as not yet claimed; its cancel has to wait for the claim.
-        undoing = asyncio.create_task(undo())
+        undoing = asyncio.create_task(_undo(engine, FIRST))
         await _until_a_session_waits_for_a_lock(engine)
-    assert await undoing == UndoOutcome.TOO_LATE
+    assert (await undoing).outcome == UndoOutcome.TOO_LATE
     assert await _asylum(engine, person_id) == "refugee"
     assert await _deliveries(engine) == 1
 
