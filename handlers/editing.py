@@ -185,9 +185,9 @@ def _undo_text(
     if result.event is None or person is None:
         return t(lang, "undo.nothing")
     said = {"person": person_title(person), "change": describe_event(result.event, lang)}
-    if progress is not None:
+    if result.outcome == UndoOutcome.TOO_LATE and progress is not None:
         return t(lang, "undo.too_late", told=progress.told, waiting=progress.waiting, **said)
-    if result.later is not None:
+    if result.outcome == UndoOutcome.CHANGED_SINCE and result.later is not None:
         actor_id = result.later.actor_id
         who = t(lang, "undo.by_import") if actor_id is None else t(lang, "undo.by", id=actor_id)
         when = format_when(result.later.created_at, tz, lang)
