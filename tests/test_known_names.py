@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.who import GAP_WATCH_SECONDS, KnownNames
+from handlers.who import GAP_WATCH_SECONDS, MAX_GAPS, KnownNames
 from storage.engine import session_scope
 from storage.models import Person, PersonName
 from storage.names import name_key
@@ -82,3 +82,15 @@ async def test_two_transactions_committing_out_of_order_on_postgresql(
         assert _found(names, "Murager Alimuly") and not _found(names, "Aidos Sadyq")
     await _catch_up(engine, names)
     assert _found(names, "Aidos Sadyq")
+
+
+async def test_only_the_highest_skipped_ranges_are_watched(engine: AsyncEngine) -> None:
+    names = KnownNames(clock=Clock())
+    for number in range(MAX_GAPS + 2):  # rows 1, 3, 5, …: a one-id gap below each but the first
+        await _person_with_name_row(engine, f"Person {number}", 2 * number + 1)
+    await _catch_up(engine, names)
+    assert len(names.gaps) == MAX_GAPS
+    await _person_with_name_row(engine, "Aidos Sadyq", 2)  # the lowest gap: no longer watched
+    await _person_with_name_row(engine, "Nurlan Kokteubai", 2 * MAX_GAPS + 2)  # the highest
+    await _catch_up(engine, names)
+    assert not _found(names, "Aidos Sadyq") and _found(names, "Nurlan Kokteubai")
