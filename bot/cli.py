@@ -13,9 +13,11 @@ import sys
 import textwrap
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from telegram import User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
@@ -30,6 +32,7 @@ from storage.migrate import upgrade_database
 log = logging.getLogger("casewatch")
 
 STARTUP_FAILED = 2
+INTERRUPTED = 130
 # Waits between attempts to reach the Bot API at start: 1, 2, 4 … 60, 60 … seconds.
 FIRST_RETRY_SECONDS = 1.0
 LAST_RETRY_SECONDS = 60.0
@@ -134,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in error.args:
             print(f"casewatch: {line}", file=sys.stderr)
         return STARTUP_FAILED
+    except KeyboardInterrupt:  # Ctrl+C before the bot runs (it handles its own)
+        return INTERRUPTED
 
 
 def run() -> int:
@@ -184,10 +189,12 @@ def _load(settings_class: type[SettingsT]) -> SettingsT:
         return settings_class()
     except ValidationError as error:
         raise StartupError(*(_invalid(problem) for problem in error.errors())) from None
+    except (OSError, UnicodeDecodeError) as error:  # the .env file
+        problem = f"cannot read .env in {Path.cwd()} ({error}); fix or remove it"
+        raise StartupError(problem) from None
 
 
-def _invalid(problem: object) -> str:
-    assert isinstance(problem, dict)
+def _invalid(problem: ErrorDetails) -> str:
     name = str(problem["loc"][0]).upper()
     reason = str(problem["msg"]).removeprefix("Value error, ")
     reason = reason[:1].lower() + reason[1:]
