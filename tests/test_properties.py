@@ -340,12 +340,13 @@ def test_fit_counts_utf16_units_never_splits_an_entity_and_closes_its_tags() -> 
 
 # --- the running bot, end to end -----------------------------------------------------------
 
+# No one's name among them: a stranger's /subscribe to a person found is meant to be stored.
 E2E_INPUTS = [
     "<b>&amp;</b> <script>alert(1)</script> & \"quote\" 'single'",
     "'; DROP TABLE person; -- 2026-02-30 25:61",
-    "Qaisha Aqan 2026-02-30 10:00 <i>court",
-    "\u202eQaisha\u200b Aqan\u2066 👩🏽‍⚖️ 𝕏 #99999999999999999999999",
-    "Сайрагүл\ufeff " + "ы" * 3900,
+    "Zzyx Qwv 2026-02-30 10:00 <i>court",
+    "\u202eЖзq\u200b Xw\u2066 👩🏽‍⚖️ 𝕏 #99999999999999999999999",
+    "Жзq\ufeff " + "ы" * 3900,
 ]
 
 
@@ -379,7 +380,9 @@ async def _send_nasty_inputs(bot: Story, user: User, command: str) -> None:
     for text in E2E_INPUTS:
         reply = await bot.say(user, f"/{command} {text}")
         assert reply.text is not None and reply.text not in internal_error, (command, text)
-        assert_valid_message(reply.text)
+        assert telegram_length(reply.text) <= MAX_MESSAGE
+        if (reply.parse_mode or "").lower() == "html":
+            parse_html(reply.text)
 
 
 async def test_nasty_input_to_every_command_gets_a_valid_answer_and_strangers_store_nothing(
