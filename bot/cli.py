@@ -242,7 +242,7 @@ async def _reach_bot_api(settings: Settings) -> User | None:
                 raise StartupError(_rejected(settings)) from None
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
-                reason = "asked to wait"
+                reason = "it asked to wait: 429 Too Many Requests"
             except NetworkError as error:
                 wait, delay = delay, min(delay * 2, LAST_RETRY_SECONDS)
                 reason = error.message
