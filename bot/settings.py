@@ -1,4 +1,4 @@
-"""Settings from the environment (and a `.env` file), with the names fixed in DESIGN.md.
+"""Settings from the environment (and a `.env` file), with fixed names (the README lists them).
 
 Each value is checked here, so that a wrong one is reported at start, naming the variable
 and what it should look like, before anything connects anywhere.
