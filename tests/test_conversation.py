@@ -14,10 +14,11 @@ from telegram import User as TelegramUser
 
 from bot.localapi import Chat, User
 from bot.updates import ChatOrderedUpdateProcessor
-from tests.e2e import BYSTANDER, FOLLOWER, GROUP, RUSSIAN, STRANGER, Story, story
+from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, STRANGER, Story, story
 
 HELP_HEADER = "<b>Commands</b>"
 UNKNOWN_COMMAND = "I do not know that command. /help lists the ones I do."
+NOT_RUN_AGAIN = "Edited messages are not run again. To run a command, send it as a new message."
 HINT = "Send me a person's name to look them up, or /help for the commands."
 
 
@@ -179,6 +180,35 @@ async def test_a_file_or_sticker_in_private_gets_a_hint(bot: Story) -> None:
     await bot.api.user_sends_document(STRANGER, None, "photo.jpg", b"\xff\xd8", None)
     hint = (await bot.api.wait_for_messages(STRANGER.id, before + 1))[before]
     assert hint.text == HINT
+
+
+# ---- edited messages ------------------------------------------------------------------------
+
+
+async def test_an_edited_editor_command_is_not_run_again(bot: Story) -> None:
+    sent = await bot.api.user_sends(EDITOR, None, "/setdetention Qaisha Aqan released")
+    saved = (await bot.api.wait_for_messages(EDITOR.id, 1))[0]
+    assert "Saved for <b>Qaisha Aqan</b>" in (saved.text or "")
+    await bot.api.user_edits(EDITOR, None, sent, "/setdetention Qaisha Aqan deported")
+    assert await said_since(bot, EDITOR, 1) == [NOT_RUN_AGAIN]
+    card = await bot.say(EDITOR, "/person Qaisha Aqan")
+    assert "released" in (card.text or "") and "deported" not in (card.text or "")
+
+
+async def test_an_edit_that_turns_text_into_a_command_runs_nothing(bot: Story) -> None:
+    sent = await bot.api.user_sends(EDITOR, None, "Qaisha")
+    await bot.api.wait_for_messages(EDITOR.id, 1)
+    await bot.api.user_edits(EDITOR, None, sent, "/addperson Nobody Atall")
+    assert await said_since(bot, EDITOR, 1) == [NOT_RUN_AGAIN]
+    nobody = await bot.say(EDITOR, "/find Nobody Atall")
+    assert (nobody.text or "").startswith("Nobody found")
+
+
+async def test_in_a_group_an_edit_gets_no_answer(bot: Story) -> None:
+    sent = await bot.api.user_sends(FOLLOWER, GROUP, "/find Qaisha")
+    await bot.api.wait_for_messages(GROUP.id, 1)
+    await bot.api.user_edits(FOLLOWER, GROUP, sent, "/find Qaster")
+    assert await said_since(bot, FOLLOWER, 1, GROUP) == []  # neither run again, nor a word
 
 
 # ---- groups: quiet unless addressed -------------------------------------------------------
