@@ -1,5 +1,9 @@
 """Never silent: what the bot answers to what no command handler took.
 
+The fallbacks below run in a group of their own after every other handler, behind a gate
+(`only_unanswered`) that stops whatever a handler of the default group took, so a command
+or a button registered in any order is never mistaken for an unknown one.
+
 In a private chat every message gets an answer: plain text is a /find (a bare name finds
 the person), an unknown command points to /help, an edit is not run again (and the bot
 says so), anything else (a sticker, a photo) gets a hint. In a group the bot speaks only
@@ -9,12 +13,24 @@ when addressed: a command with its @username, a reply to one of its messages, a 
 import re
 
 from telegram import Bot, Message, Update
+from telegram.ext import ApplicationHandlerStop
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
 from handlers.lookup import find_people
 from handlers.parsing import BadArguments, parse_query
 from handlers.replies import reply, reply_usage
+
+# Where the commands, buttons and the rest are registered (python-telegram-bot's default).
+DEFAULT_GROUP = 0
+
+
+async def only_unanswered(update: Update, context: CaseContext) -> None:
+    """Stop here what a handler of the default group took; the rest goes to the fallbacks."""
+    for handler in context.application.handlers.get(DEFAULT_GROUP, []):
+        check = handler.check_update(update)
+        if check is not None and check is not False:  # as the application itself decides
+            raise ApplicationHandlerStop
 
 
 def addressed_to_bot(message: Message, bot: Bot) -> bool:

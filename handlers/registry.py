@@ -14,6 +14,7 @@ from telegram.ext import (
 
 from handlers.conversation import (
     edited_message,
+    only_unanswered,
     other_message,
     plain_text,
     stale_button,
@@ -38,6 +39,9 @@ from handlers.stats import stats
 
 FLOOD = -2
 GUARDS = -1
+# After the default group: the gate, then what the bot says to anything nobody took.
+UNANSWERED = 1
+FALLBACKS = 2
 # Commands act on new messages only: an edited command is never run again.
 NEW = filters.UpdateType.MESSAGE
 
@@ -81,11 +85,13 @@ def add_handlers(
 
 
 def _add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """What no handler above took (so these stay last in the default group): never silent."""
-    application.add_handler(MessageHandler(filters.COMMAND & NEW, unknown_command))
-    application.add_handler(MessageHandler(filters.TEXT & NEW, plain_text))
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, edited_message))
-    application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & NEW & ~filters.StatusUpdate.ALL, other_message)
-    )
-    application.add_handler(CallbackQueryHandler(stale_button))
+    """Never silent: answers to what no handler of the default group took."""
+    application.add_handler(TypeHandler(Update, only_unanswered), group=UNANSWERED)
+    for fallback in (
+        MessageHandler(filters.COMMAND & NEW, unknown_command),
+        MessageHandler(filters.TEXT & NEW, plain_text),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, edited_message),
+        MessageHandler(filters.ChatType.PRIVATE & NEW & ~filters.StatusUpdate.ALL, other_message),
+        CallbackQueryHandler(stale_button),
+    ):
+        application.add_handler(fallback, group=FALLBACKS)

@@ -11,9 +11,12 @@ import pytest
 from telegram import Chat as TelegramChat
 from telegram import Message, Update
 from telegram import User as TelegramUser
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.localapi import Chat, User
 from bot.updates import ChatOrderedUpdateProcessor
+from handlers.context import CaseContext
+from handlers.replies import reply
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, STRANGER, Story, story
 
 HELP_HEADER = "<b>Commands</b>"
@@ -173,6 +176,24 @@ async def test_plain_text_in_private_is_a_find(bot: Story) -> None:
         "По запросу «привет» никого не найдено. Попробуйте другое написание или часть имени.\n"
         "Отправьте имя человека, чтобы найти его, или /help — список команд."
     )
+
+
+async def test_a_command_or_button_added_after_the_fallbacks_is_not_taken_for_unknown(
+    bot: Story,
+) -> None:
+    async def later(update: Update, context: CaseContext) -> None:
+        await reply(update, "later")
+
+    async def later_pressed(update: Update, context: CaseContext) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer("pressed")
+
+    bot.application.add_handler(CommandHandler("later", later))
+    bot.application.add_handler(CallbackQueryHandler(later_pressed, pattern="^later:"))
+    found = await bot.say(STRANGER, "/find Qaster")
+    await bot.api.user_presses(STRANGER, found, "later:1", check_button=False)
+    assert await answers_before_marker(bot, STRANGER, ["/later"]) == ["later"]
+    assert [answer.text for answer in bot.api.callback_answers] == ["pressed"]
 
 
 async def test_a_file_or_sticker_in_private_gets_a_hint(bot: Story) -> None:
