@@ -6,7 +6,7 @@ import pytest
 
 from handlers import flood
 from handlers.flood import Admission, FloodLimit
-from tests.e2e import BYSTANDER, FOLLOWER, RUSSIAN, Story, story
+from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, RUSSIAN, Story, story
 
 SLOW_DOWN = "Too many commands at once. Please wait a minute, then send your command again."
 
@@ -86,3 +86,11 @@ async def test_the_slow_down_is_in_the_users_language(database_url: str) -> None
     assert said[2].text == (
         "Слишком много команд подряд. Подождите минуту и отправьте команду ещё раз."
     )
+
+
+async def test_editors_are_not_limited(database_url: str) -> None:
+    async with story(database_url, flood_commands_per_minute=2) as bot:
+        for name in ("Qaisha", "Qaster", "Sayragul", "Qaisha"):
+            await bot.api.user_sends(EDITOR, None, f"/find {name}")
+        said = await bot.api.wait_for_messages(EDITOR.id, 4)
+    assert all((message.text or "").startswith("Found") for message in said)
