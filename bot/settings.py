@@ -57,6 +57,8 @@ class Settings(DatabaseSettings):
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
     # The first retry of a failed send waits about this long; each next one twice as long.
     retry_base_seconds: float = Field(default=2.0, gt=0)
+    # Commands a minute one person may send; past it, one "slow down" and the rest ignored.
+    flood_commands_per_minute: int = Field(default=20, ge=1)
 
     @property
     def rate_per_second(self) -> float:

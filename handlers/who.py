@@ -89,8 +89,12 @@ async def resolve_who(
     *, session: AsyncSession, names: KnownNames, who: Who, include_restricted: bool
 ) -> Resolution:
     """One person when the reference is clear, else the candidates (possibly none)."""
-    if who.person_id is not None:
-        person = await get_person(session=session, person_id=who.person_id)
+    if who.is_id:
+        person = (
+            None
+            if who.person_id is None
+            else await get_person(session=session, person_id=who.person_id)
+        )
         visible = person is not None and (
             include_restricted or person.visibility == Visibility.PUBLIC
         )
