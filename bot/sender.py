@@ -36,7 +36,7 @@ from handlers.render import (
     render_digest,
     render_push,
     split_message,
-    utf16_length,
+    telegram_length,
 )
 from handlers.replies import card_buttons
 from storage.engine import session_scope
@@ -442,7 +442,7 @@ def _digest_chunks(due: list[Outgoing]) -> list[list[Outgoing]]:
     chunks: list[list[Outgoing]] = []
     room = 0
     for outgoing in due:
-        length = utf16_length(
+        length = telegram_length(
             render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
         )
         if chunks and length + 2 <= room:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from html import escape
 
 from handlers.i18n import t
-from handlers.render import utf16_length
+from handlers.render import telegram_length
 
 EXAMPLES_PER_KIND = 5
 EXAMPLE_LENGTH = 120  # kept of each example
@@ -85,7 +85,7 @@ def _shown(example: str) -> str:
     shown = ""
     for char in example:
         piece = escape(char)
-        if utf16_length(shown + piece) > EXAMPLE_ROOM:
+        if telegram_length(shown + piece) > EXAMPLE_ROOM:
             return shown + "…"
         shown += piece
     return shown

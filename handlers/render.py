@@ -27,24 +27,59 @@ MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
 
 
-def fit(text: str, limit: int = MAX_MESSAGE) -> str:
-    """Cut a message at the last full line that fits Telegram's limit."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - len(_ELLIPSIS)]
-    return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + _ELLIPSIS
+def telegram_length(text: str) -> int:
+    """Telegram's measure of a message: UTF-16 code units (an emoji beyond U+FFFF is two).
 
-
-def utf16_length(text: str) -> int:
-    """Telegram's measure of a text: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    Measured on the HTML as sent, tags and entities included: never less than the text
+    Telegram shows, so a message within the limit by this measure is within it there.
+    """
     return len(text.encode("utf-16-le")) // 2
 
 
+# A tag, an HTML entity, or one character: the units a message may be cut between.
+_MARKUP_UNIT = re.compile(r"<(/?)([\w-]*)[^>]*>|&#?\w+;|.", re.DOTALL)
+
+
+def fit(text: str, limit: int = MAX_MESSAGE) -> str:
+    """The message as it is if it is within Telegram's limit, else cut short with an ellipsis.
+
+    Cut at the last line break that keeps at least half of what fits (else the last space,
+    else anywhere), never inside a tag or an HTML entity; the tags left open are closed.
+    """
+    if telegram_length(text) <= limit:
+        return text
+    budget = limit - telegram_length(_ELLIPSIS)
+    # The last cut that fits before a line break, before a space, and before anything:
+    # (index in text, length kept, tags open there).
+    cuts: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+    open_tags: list[str] = []
+    closing = 0  # length of the end tags the open tags need
+    kept = 0
+    for unit in _MARKUP_UNIT.finditer(text):
+        if kept + closing > budget:
+            break
+        cut = (unit.start(), kept, tuple(open_tags))
+        cuts[""] = cut
+        if unit.group() in ("\n", " "):
+            cuts[unit.group()] = cut
+        kept += telegram_length(unit.group())
+        if unit.group(2):  # a tag
+            end_tag = len(f"</{unit.group(2)}>")
+            if not unit.group(1):
+                open_tags.append(unit.group(2))
+                closing += end_tag
+            elif open_tags:
+                open_tags.pop()
+                closing -= end_tag
+    index, _, tags = next(
+        (cuts[before] for before in ("\n", " ") if cuts.get(before, (0, 0))[1] >= budget // 2),
+        cuts[""],
+    )
+    return text[:index] + "".join(f"</{tag}>" for tag in reversed(tags)) + _ELLIPSIS
+
+
 # A part's marker, "\n(2/3)", takes at most this much of its room.
-_MARKER_ROOM = utf16_length("\n(9999/9999)")
-# Markup a part is never cut inside: a tag, or a character reference.
-_MARKUP = re.compile(r"<[^>]*>|&#?\w+;")
-_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+_MARKER_ROOM = telegram_length("\n(9999/9999)")
 # Where a part may end, best first: between paragraphs, between lines, between words.
 _BREAKS = ("\n\n", "\n", " ")
 
@@ -53,11 +88,16 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """The message as it is if it fits in `limit` UTF-16 units; otherwise parts that do, each
     marked "(1/3)", "(2/3)" …, cut between paragraphs, else lines, else words (within a
     word only when one word alone is longer than a part). No tag or character reference is
-    cut: tags open at a cut are closed at the end of the part and opened again in the next.
+    cut: tags open at a cut are closed at the end of the part and opened again in the next
+    (should one tag alone take more than a quarter of a part, the parts are plain text).
     """
-    if utf16_length(text) <= limit:
+    if telegram_length(text) <= limit:
         return [text]
-    pieces = _MessageCutter(text).cut(limit - _MARKER_ROOM)
+    room = limit - _MARKER_ROOM
+    cutter = _MessageCutter(text)
+    if cutter.longest_tag > room // 4:
+        cutter = _MessageCutter(escape(html_to_plain(text), quote=False))
+    pieces = cutter.cut(room)
     return [f"{piece}\n({number}/{len(pieces)})" for number, piece in enumerate(pieces, 1)]
 
 
@@ -65,17 +105,14 @@ class _MessageCutter:
     """One text as a row of units (a character, or a whole tag or reference) to cut."""
 
     def __init__(self, text: str) -> None:
-        units: list[str] = []
-        position = 0
-        for markup in _MARKUP.finditer(text):
-            units.extend(text[position : markup.start()])
-            units.append(markup.group())
-            position = markup.end()
-        units.extend(text[position:])
-        self.units = units
-        self.ends = [0]  # self.ends[i]: the UTF-16 length of units[:i]
-        for unit in units:
-            self.ends.append(self.ends[-1] + utf16_length(unit))
+        units = list(_MARKUP_UNIT.finditer(text))
+        self.units = [unit.group() for unit in units]
+        self.ends = [0]  # self.ends[i]: the length of units[:i]
+        for unit in self.units:
+            self.ends.append(self.ends[-1] + telegram_length(unit))
+        self.longest_tag = max(
+            (telegram_length(unit.group()) for unit in units if unit.group(2)), default=0
+        )
 
     def cut(self, room: int) -> list[str]:
         pieces: list[str] = []
@@ -83,13 +120,13 @@ class _MessageCutter:
         opened: list[tuple[str, str]] = []  # (name, opening tag) open where a piece starts
         while start < len(self.units):
             reopen = "".join(tag for _, tag in opened)
-            budget = room - utf16_length(reopen)
+            budget = room - telegram_length(reopen)
             while True:
                 end, resume = self._end(start, max(budget, 1))
                 still_open = _open_tags(opened, self.units[start:end])
                 close = "".join(f"</{name}>" for name, _ in reversed(still_open))
                 body = "".join(self.units[start:end])
-                overflow = utf16_length(reopen + body + close) - room
+                overflow = telegram_length(reopen + body + close) - room
                 if overflow <= 0 or end == start + 1:
                     break
                 budget -= overflow
@@ -116,8 +153,8 @@ def _open_tags(opened: list[tuple[str, str]], units: list[str]) -> list[tuple[st
     """The tags still open after `units`, given those open before them."""
     still_open = list(opened)
     for unit in units:
-        tag = _TAG_NAME.match(unit)
-        if tag is None:
+        tag = _MARKUP_UNIT.match(unit)
+        if tag is None or not tag.group(2):
             continue
         closing, name = tag.groups()
         if not closing:

@@ -4,7 +4,7 @@ import pytest
 
 from handlers.alerts import EXAMPLES_PER_KIND, AlertKind, OwnerAlerts, render_owner_summary
 from handlers.i18n import LANGUAGES, t
-from handlers.render import MAX_MESSAGE, utf16_length
+from handlers.render import MAX_MESSAGE, telegram_length
 from tests.test_i18n import html_problems
 
 OWNERS = frozenset({1, 2})
@@ -44,7 +44,7 @@ def test_the_fullest_summary_is_one_valid_message(language: str) -> None:
     summary = alerts.take(1)
     assert summary is not None
     text = render_owner_summary(summary, language)
-    assert utf16_length(text) <= MAX_MESSAGE and html_problems(text) == []
+    assert telegram_length(text) <= MAX_MESSAGE and html_problems(text) == []
     assert text.count("• &lt;&amp;&gt;") == len(AlertKind) * EXAMPLES_PER_KIND
     for kind in AlertKind:
         assert t(language, f"alerts.{kind}", count=EXAMPLES_PER_KIND + 1) in text

@@ -7,7 +7,7 @@ from html import escape
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.render import MAX_MESSAGE, html_to_plain, split_message, utf16_length
+from handlers.render import MAX_MESSAGE, html_to_plain, split_message, telegram_length
 from tests.test_i18n import html_problems
 
 _MARKER = re.compile(r"\n\((\d+)/(\d+)\)$")
@@ -42,7 +42,7 @@ def test_no_word_is_cut_and_every_part_is_within_the_limit() -> None:
     words = [f"слово{n:05}" for n in range(2500)]  # one paragraph, one line: only words
     parts = split_message(" ".join(words))
     assert len(parts) >= 3
-    assert all(utf16_length(part) <= MAX_MESSAGE for part in parts)
+    assert all(telegram_length(part) <= MAX_MESSAGE for part in parts)
     assert [word for body in _bodies(parts) for word in body.split(" ")] == words
 
 
@@ -59,10 +59,18 @@ def test_tags_open_at_a_cut_are_closed_and_opened_again() -> None:
     assert bodies[-1] == "<b>after</b>"  # the link ended in the part before
 
 
+def test_a_tag_too_long_to_open_again_in_each_part_leaves_the_parts_plain() -> None:
+    link = f'<a href="https://example.org/{"x" * 2000}">'
+    parts = split_message(f"<b>{link}" + "a &amp; b " * 1000 + "</a></b>")
+    assert len(parts) >= 3
+    assert all("<" not in part and telegram_length(part) <= MAX_MESSAGE for part in parts)
+    assert "a &amp; b" in parts[0]  # still HTML: what was escaped stays escaped
+
+
 def test_emoji_count_twice_as_telegram_counts_them() -> None:
     text = "🔔 " * 3000  # 6,000 characters, 9,000 UTF-16 units
     parts = split_message(text)
-    assert len(parts) == 3 and all(utf16_length(part) <= MAX_MESSAGE for part in parts)
+    assert len(parts) == 3 and all(telegram_length(part) <= MAX_MESSAGE for part in parts)
 
 
 def test_a_word_longer_than_a_part_is_cut_but_never_inside_a_reference() -> None:
@@ -92,7 +100,7 @@ def test_any_text_is_cut_between_whole_words_into_valid_parts(
         for (word, tag), separator in zip(words, separators, strict=False)
     ).strip()
     parts = split_message(text, limit=200)
-    assert all(utf16_length(part) <= 200 and html_problems(part) == [] for part in parts)
+    assert all(telegram_length(part) <= 200 and html_problems(part) == [] for part in parts)
     bodies = _bodies(parts) if len(parts) > 1 else parts
     visible = [word for body in bodies for word in html_to_plain(body).split()]
     assert visible == html_to_plain(text).split()
