@@ -508,11 +508,11 @@ async def test_pushes_waiting_out_a_429_longer_than_their_lease_are_sent_once(
     database_url: str,
 ) -> None:
     followers = [User(id=8001 + number, first_name=f"Follower {number}") for number in range(8)]
-    async with story(database_url, delivery_lease_seconds=0.5, **FAST) as bot:
+    async with story(database_url, delivery_lease_seconds=1.0, **FAST) as bot:
         for follower in followers:
             await bot.say(follower, "/subscribe Qaisha Aqan")
-        # The first push is refused for 2 s, four leases long: the rest wait in the process.
-        bot.api.fail_next("sendMessage", chat_id=followers[0].id, error_code=429, retry_after=2)
+        # The first push is refused for 3 s, three leases long: all wait in the process.
+        bot.api.fail_next("sendMessage", chat_id=followers[0].id, error_code=429, retry_after=3)
         await _change(bot)
         for follower in followers:
             await bot.api.wait_for_messages(follower.id, 2, timeout=15)
