@@ -195,8 +195,9 @@ class Sender:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._room.set()
-        if not task.cancelled() and task.exception():
-            log.error("delivery task failed", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # its name only: its message may quote a text
+            log.error("delivery task failed: %s", type(error).__name__)
 
     def _hold_until(self, outgoing: Outgoing) -> datetime | None:
         return hold_until(
@@ -236,7 +237,7 @@ class Sender:
         """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
         gathered = []
         for outgoing in outgoings:
-            if len(outgoings) == 1 or is_urgent(outgoing.changes, utcnow()):
+            if len(outgoings) == 1 or _urgent(outgoing):
                 failure = await self._guarded([outgoing], self._deliver(outgoing))
                 if failure is not None and failure.chat_gone:
                     return
@@ -430,6 +431,15 @@ class Sender:
                 delivery_ids=list(self._held),
                 until=utcnow() + self.settings.lease,
             )
+
+
+def _urgent(outgoing: Outgoing) -> bool:
+    """Urgent news goes at once, on its own; so does a change whose urgency cannot be read,
+    so that what is wrong with it is settled like any failure of its own."""
+    try:
+        return is_urgent(outgoing.changes, utcnow())
+    except Exception:
+        return True
 
 
 def _ids(outgoings: list[Outgoing]) -> list[int]:
