@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.http import AiohttpRequest
+from bot.lifecycle import FIRST_PURGE, PURGE_INTERVAL, PURGE_JOB, purge_departed
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
@@ -30,6 +31,14 @@ OUTBOX_JOB = "outbox"
 GET_UPDATES_CONNECTIONS = 4
 # Connections for replies and the rest (the outbox sender has its own).
 REPLY_CONNECTIONS = 32
+# Telegram's default kinds of update, asked for explicitly: left out, Telegram keeps the
+# choice of a previous run, and the bot must hear of `my_chat_member` (blocked, removed from
+# a group) to stop writing there at once.
+ALLOWED_UPDATES = [
+    kind
+    for kind in Update.ALL_TYPES
+    if kind not in {Update.CHAT_MEMBER, Update.MESSAGE_REACTION, Update.MESSAGE_REACTION_COUNT}
+]
 
 
 def build_application(settings: Settings) -> CaseApplication:
@@ -74,6 +83,9 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=settings.reminder_scan_seconds,
             first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
             name=REMINDERS_JOB,
+        )
+        application.job_queue.run_repeating(
+            purge_departed, interval=PURGE_INTERVAL, first=FIRST_PURGE, name=PURGE_JOB
         )
 
     async def post_stop(application: CaseApplication) -> None:
@@ -166,7 +178,9 @@ async def polling(application: CaseApplication) -> AsyncIterator[CaseApplication
         await application.post_init(application)
     await application.start()
     assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0, timeout=1)
+    await application.updater.start_polling(
+        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+    )
     try:
         yield application
     finally:

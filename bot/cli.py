@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.app import build_application
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.demo import run_demo
 from bot.logs import configure_logging
 from bot.seed import DEMO_PEOPLE, seed_demo_records
@@ -67,7 +67,9 @@ def run(settings: Settings) -> int:
         return 2
     upgrade_database(settings.database_url)
     log.info("starting (long polling, API %s)", settings.telegram_api_url)
-    build_application(settings).run_polling(drop_pending_updates=False)
+    build_application(settings).run_polling(
+        drop_pending_updates=False, allowed_updates=ALLOWED_UPDATES
+    )
     return 0
 
 

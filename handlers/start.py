@@ -8,13 +8,21 @@ from handlers.i18n import t
 from handlers.lookup import show_card
 from handlers.parsing import Who
 from handlers.replies import reply
+from storage.chats import chat_returned
 from storage.engine import session_scope
 
 
 async def start(update: Update, context: CaseContext) -> None:
-    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12)."""
+    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12).
+
+    A chat that had left (blocked the bot) is active again, with its follows and settings.
+    """
     lang = language(update)
     payload = command_args(update)
+    chat = update.effective_chat
+    assert chat is not None
+    async with session_scope(context.services.engine) as session:
+        await chat_returned(session=session, chat_id=chat.id)
     if payload.startswith("p") and payload[1:].isdigit():
         await show_card(update, context, Who(person_id=int(payload[1:])))
         return
@@ -28,5 +36,5 @@ async def help_command(update: Update, context: CaseContext) -> None:
         editor = await is_editor(session, update)
     text = t(lang, "help.everyone")
     if editor:
-        text += "\n\n" + t(lang, "help.editor")
+        text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)

@@ -1,0 +1,41 @@
+"""The bot's own membership of a chat (`my_chat_member`): blocked, unblocked, added, removed.
+
+A chat the bot leaves is deactivated at once, so nothing more is sent there and no send has
+to fail first; one it comes back to is active again with its follows and settings as they
+were (kept for `storage.chats.KEEP_DEPARTED`).
+"""
+
+from telegram import ChatMember, ChatMemberRestricted, Update
+
+from handlers.context import CaseContext, language
+from handlers.i18n import t
+from storage.chats import chat_left, chat_returned
+from storage.engine import session_scope
+from storage.models import utcnow
+
+PRESENT = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER})
+
+
+def _is_present(member: ChatMember) -> bool:
+    """Whether the bot is in the chat (a restricted member may still be)."""
+    if isinstance(member, ChatMemberRestricted):
+        return member.is_member
+    return member.status in PRESENT
+
+
+async def membership_changed(update: Update, context: CaseContext) -> None:
+    """Deactivate a chat the bot left; reactivate one it is back in (and greet a group)."""
+    change = update.my_chat_member
+    assert change is not None
+    was, now = _is_present(change.old_chat_member), _is_present(change.new_chat_member)
+    if was == now:
+        return  # e.g. promoted to administrator: nothing changes for the chat
+    chat = change.chat
+    async with session_scope(context.services.engine) as session:
+        if now:
+            await chat_returned(session=session, chat_id=chat.id)
+        else:
+            reason = f"the bot's membership became {change.new_chat_member.status}"
+            await chat_left(session=session, chat_id=chat.id, now=utcnow(), reason=reason)
+    if now and chat.type != chat.PRIVATE:
+        await context.bot.send_message(chat.id, t(language(update), "lifecycle.hello"))
