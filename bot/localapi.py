@@ -12,11 +12,13 @@ api.telegram.org does, so python-telegram-bot is simply pointed at it::
             .base_url(f"{url}/bot").base_file_url(f"{url}/file/bot").build()
         )
 
-The user side (`user_sends`, `user_presses`, `user_sends_document`) is what a person does
-in a Telegram client; `sent`, `messages_to`, `calls` and `wait_for_messages` show what the
-bot did; `fail_next`, `block`, `migrate`, `rate_limit` and `latency` make Telegram misbehave
-the way it does in production. Errors carry Telegram's own status codes, descriptions and
-`parameters`, so the bot sees the same exceptions it would see for real.
+The user side (`user_sends`, `user_edits`, `user_presses`, `user_sends_document`, `block`,
+`unblock`, `add_to_group`, `remove_from_group`) is what a person does in a Telegram client;
+`set_administrators` says who runs a group; `sent`, `messages_to`, `calls` and
+`wait_for_messages` show what the bot did; `fail_next`, `migrate`, `rate_limit` and
+`latency` make Telegram misbehave the way it does in production. Errors carry Telegram's
+own status codes, descriptions and `parameters`, so the bot sees the same exceptions it
+would see for real.
 
 This module imports nothing of ours.
 """
@@ -33,7 +35,7 @@ import re
 import socket
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
@@ -64,6 +66,7 @@ _LOGGER = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 ChatType = Literal["private", "group", "supergroup", "channel"]
+MemberStatus = Literal["creator", "administrator", "member", "left", "kicked"]
 
 DEMO_TOKEN = "100000001:LOCAL-demo-token-not-valid-on-telegram"
 """A token for the demo; api.telegram.org would refuse it, which is the point."""
@@ -475,6 +478,40 @@ def _command_entities(text: str) -> list[JSONDict]:
 
 
 # --------------------------------------------------------------------------------------------
+# Chat members
+
+# What an administrator appointed in a Telegram client may do by default.
+_ADMINISTRATOR_RIGHTS: JSONDict = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": True,
+    "can_edit_stories": True,
+    "can_delete_stories": True,
+    "can_pin_messages": True,
+    "can_manage_topics": False,
+}
+
+
+def _chat_member_json(status: MemberStatus, user: JSONDict) -> JSONDict:
+    """The Bot API `ChatMember` object of each kind, with the fields its kind requires."""
+    member: JSONDict = {"status": status, "user": user}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member.update(_ADMINISTRATOR_RIGHTS)
+    elif status == "kicked":
+        member["until_date"] = 0  # for ever
+    return member
+
+
+# --------------------------------------------------------------------------------------------
 # Request parameters
 
 
@@ -645,9 +682,10 @@ class LocalBotApi:
     """One bot's view of Telegram, driven from both sides.
 
     The bot talks to it over HTTP (see `serve_local_api`); tests and the demo play the
-    people (`user_sends`, `user_presses`, `user_sends_document`), look at what the bot did
-    (`sent`, `messages_to`, `calls`, `wait_for_messages`, `on_send`) and inject faults
-    (`fail_next`, `block`, `migrate`, `rate_limit`, `latency`).
+    people (`user_sends`, `user_edits`, `user_presses`, `user_sends_document`, `block`,
+    `unblock`, `add_to_group`, `remove_from_group`, `set_administrators`), look at what the
+    bot did (`sent`, `messages_to`, `calls`, `wait_for_messages`, `on_send`) and inject faults
+    (`fail_next`, `migrate`, `rate_limit`, `latency`).
     """
 
     def __init__(
@@ -685,7 +723,11 @@ class LocalBotApi:
 
         self._users: dict[int, User] = {}
         self._chats: dict[int, Chat] = {}
-        self._blocked: set[int] = set()
+        # Chats the bot is not in (any more): blocked by the user, left or removed.
+        self._bot_absent: dict[int, Literal["left", "kicked"]] = {}
+        self._creators: dict[int, int] = {}
+        self._administrators: dict[int, tuple[int, ...]] = {}
+        self._members: dict[int, set[int]] = defaultdict(set)
         self._migrated: dict[int, int] = {}
         self._messages: dict[int, dict[int, JSONDict]] = defaultdict(dict)
         self._last_message_id: dict[int, int] = defaultdict(int)
@@ -723,7 +765,8 @@ class LocalBotApi:
     ) -> JSONDict:
         """`user` writes `text` in `chat` (their private chat if None); returns the update.
 
-        Commands get their bot_command entities as a Telegram client adds them.
+        Commands get their bot_command entities as a Telegram client adds them. The new
+        message's id is `update["message"]["message_id"]`; `user_edits` takes the update itself.
         """
         message = self._user_message(user, chat)
         message["text"] = text
@@ -734,6 +777,35 @@ class LocalBotApi:
                 reply_to.chat_id, reply_to.message_id
             )
         return self._enqueue({"message": self._store_message(message)})
+
+    async def user_edits(
+        self,
+        user: User,
+        chat: Chat | None,
+        message_id: int | Mapping[str, Any],
+        new_text: str,
+    ) -> JSONDict:
+        """`user` edits a text message they sent in `chat` (their private chat if None).
+
+        `message_id` is the message's id or the update `user_sends` returned. The bot gets an
+        `edited_message` update: the same message id and date, the new text with its
+        bot_command entities found afresh, and an `edit_date`. Returns the update.
+        """
+        chat = chat or user.private_chat
+        if isinstance(message_id, Mapping):
+            message_id = int(message_id.get("message", message_id)["message_id"])
+        self._require_bot_in(chat)
+        message = self._messages.get(chat.id, {}).get(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id} in chat {chat.id}")
+        if message["from"].get("id") != user.id or "text" not in message:
+            raise ValueError(f"message {message_id} is not a text {user.first_name} sent")
+        message["text"] = new_text
+        message.pop("entities", None)
+        if entities := _command_entities(new_text):
+            message["entities"] = entities
+        message["edit_date"] = int(time.time())
+        return self._enqueue({"edited_message": copy.deepcopy(message)})
 
     async def user_sends_document(
         self,
@@ -783,6 +855,7 @@ class LocalBotApi:
                     f"message {message_id} has no button {callback_data!r}: {offered}"
                 )
         self.register_user(user)
+        self._members[chat_id].add(user.id)
         query_id = str(self._next_counter() + 4_000_000_000_000_000_000)
         self._callback_queries[query_id] = _CallbackQuery(user_id=user.id)
         query = {
@@ -880,13 +953,73 @@ class LocalBotApi:
         error = BotApiError(error_code, description, parameters)
         self._faults.append(_Fault(spec.name, chat_id, error, times))
 
-    def block(self, chat_id: int) -> None:
-        """The user blocks the bot (or a group removes it): sends to `chat_id` fail 403."""
-        self._blocked.add(chat_id)
+    def block(self, chat_id: int, *, tell_bot: bool = True) -> JSONDict | None:
+        """The user of private chat `chat_id` blocks the bot: sends there fail 403.
 
-    def unblock(self, chat_id: int) -> None:
-        """Undo `block`."""
-        self._blocked.discard(chat_id)
+        With `tell_bot`, the bot gets the `my_chat_member` update Telegram sends (its status
+        member → kicked), which is returned; without, it learns only from a failed send.
+        Nothing happens if the bot is blocked already. Without `tell_bot`, a group's id is
+        allowed too (the bot was kicked); to tell the bot, use `remove_from_group`.
+        """
+        return self._set_bot_status(chat_id, "kicked", tell_bot=tell_bot)
+
+    def unblock(self, chat_id: int, *, tell_bot: bool = True) -> JSONDict | None:
+        """Undo `block`: the bot's status goes kicked → member, with the update if `tell_bot`.
+
+        (A user who writes to the bot unblocks it too, silently: call this first to have
+        Telegram tell the bot, as a client's "Restart" does.)
+        """
+        return self._set_bot_status(chat_id, "member", tell_bot=tell_bot)
+
+    def add_to_group(self, chat: Chat, *, by: User) -> JSONDict:
+        """`by` adds the bot to group `chat`: its status left (or kicked) → member.
+
+        The bot gets the `my_chat_member` update, which is returned; `by` becomes a member.
+        """
+        if chat.type not in ("group", "supergroup"):
+            raise ValueError("only a group or supergroup can add the bot")
+        if chat.id in self._migrated:
+            raise ValueError(f"chat {chat.id} became supergroup {self._migrated[chat.id]}")
+        old = self._bot_status(chat.id)
+        if old in ("member", "administrator"):
+            raise ValueError(f"the bot is in chat {chat.id} already")
+        self.register_user(by)
+        self.register_chat(chat)
+        self._members[chat.id].add(by.id)
+        self._bot_absent.pop(chat.id, None)
+        return self._tell_bot_status(chat, by, old)
+
+    def remove_from_group(self, chat: Chat, *, by: User) -> JSONDict:
+        """`by` removes the bot from group `chat`; sends there fail 403 afterwards.
+
+        As at Telegram, removal from a supergroup bans the bot (status kicked) and from a
+        basic group leaves it out (status left). Returns the `my_chat_member` update.
+        """
+        if chat.type not in ("group", "supergroup"):
+            raise ValueError("the bot is removed from a group or supergroup; use block()")
+        old = self._bot_status(chat.id)
+        if old not in ("member", "administrator"):
+            raise ValueError(f"the bot is not in chat {chat.id}")
+        self.register_user(by)
+        self._bot_absent[chat.id] = "kicked" if chat.type == "supergroup" else "left"
+        return self._tell_bot_status(chat, by, old)
+
+    def set_administrators(
+        self, chat_id: int, user_ids: Iterable[int], creator: int | None = None
+    ) -> None:
+        """Who runs group `chat_id`: `creator` (the owner) and the administrators `user_ids`.
+
+        getChatMember and getChatAdministrators answer from this; the bot's own id among
+        `user_ids` makes the bot an administrator. It replaces what was set before, and no
+        update is sent. Anyone else who wrote in the chat is a plain member.
+        """
+        if chat_id >= 0:
+            raise ValueError("only a group (a negative chat id) has administrators")
+        self._administrators[chat_id] = tuple(dict.fromkeys(user_ids))
+        if creator is None:
+            self._creators.pop(chat_id, None)
+        else:
+            self._creators[chat_id] = creator
 
     def migrate(self, chat_id: int, new_chat_id: int) -> Chat:
         """A group becomes a supergroup: sends to `chat_id` fail with migrate_to_chat_id."""
@@ -977,15 +1110,92 @@ class LocalBotApi:
             data["title"] = chat.title or f"Chat {chat.id}"
         return data
 
+    def _user(self, user_id: int) -> User:
+        """A known user, or a stand-in for one the emulator has only heard the id of."""
+        return self._users.get(user_id) or User(user_id, f"User {user_id}")
+
+    def _user_json(self, user_id: int) -> JSONDict:
+        if user_id == self.bot_user["id"]:
+            return dict(self.bot_user)
+        return self._user(user_id).to_json()
+
+    def _bot_status(self, chat_id: int) -> MemberStatus:
+        if chat_id in self._bot_absent:
+            return self._bot_absent[chat_id]
+        if chat_id not in self._chats:
+            return "left"
+        if self.bot_user["id"] in self._administrators.get(chat_id, ()):
+            return "administrator"
+        return "member"
+
+    def _member_status(self, chat_id: int, user_id: int) -> MemberStatus:
+        if user_id == self.bot_user["id"]:
+            return self._bot_status(chat_id)
+        if self._creators.get(chat_id) == user_id:
+            return "creator"
+        if user_id in self._administrators.get(chat_id, ()):
+            return "administrator"
+        return "member" if user_id in self._members.get(chat_id, ()) else "left"
+
+    def _set_bot_status(
+        self, chat_id: int, status: Literal["member", "kicked"], *, tell_bot: bool
+    ) -> JSONDict | None:
+        """Block (kicked) or unblock (member) the bot in a private chat, as its user does."""
+        chat = self._chats.get(chat_id) or Chat(chat_id, "private")
+        if tell_bot and chat.type != "private":
+            raise ValueError("a group removes or adds the bot: use remove_from_group/add_to_group")
+        old: MemberStatus = self._bot_absent.get(chat_id, "member")  # private: no "left"
+        if old == status:
+            return None
+        if status == "kicked":
+            self._bot_absent[chat_id] = "kicked"
+        else:
+            self._bot_absent.pop(chat_id, None)
+        if not tell_bot:
+            return None
+        return self._tell_bot_status(chat, self._user(chat_id), old)
+
+    def _tell_bot_status(self, chat: Chat, by: User, old: MemberStatus) -> JSONDict:
+        """Queue the `my_chat_member` update for a change of the bot's status in `chat`."""
+        bot = dict(self.bot_user)
+        change = {
+            "chat": self._chat_json(chat),
+            "from": by.to_json(),
+            "date": int(time.time()),
+            "old_chat_member": _chat_member_json(old, bot),
+            "new_chat_member": _chat_member_json(self._bot_status(chat.id), bot),
+        }
+        return self._enqueue({"my_chat_member": change})
+
+    def _absence_error(self, chat_id: int, chat: Chat | None) -> BotApiError | None:
+        """Telegram's 403 for a chat the bot is not in (blocked, left, kicked), or None."""
+        status = self._bot_absent.get(chat_id)
+        if status is None:
+            return None
+        kind = chat.type if chat else "private"
+        if kind == "private":
+            reason = "bot was blocked by the user"
+        elif status == "kicked":
+            reason = f"bot was kicked from the {kind} chat"
+        else:
+            reason = f"bot is not a member of the {kind} chat"
+        return BotApiError(HTTPStatus.FORBIDDEN, f"Forbidden: {reason}")
+
+    def _require_bot_in(self, chat: Chat) -> None:
+        """A group the bot is not in sends it nothing: refuse to play a user there."""
+        if chat.type != "private" and chat.id in self._bot_absent:
+            raise ValueError(f"the bot is not in chat {chat.id}; add_to_group() first")
+
     def _resolve_chat(self, chat_id: int, *, sending: bool) -> Chat:
-        """The chat the bot addresses, or Telegram's error for why it cannot."""
+        """The chat the bot addresses, or Telegram's error for why it cannot.
+
+        `sending` means the bot must be in the chat (not blocked, left or kicked).
+        """
         if chat_id in self._migrated:
             raise _chat_migrated(self._migrated[chat_id])
         chat = self._chats.get(chat_id)
-        if sending and chat_id in self._blocked:
-            kind = chat.type if chat else "private"
-            reason = "blocked by the user" if kind == "private" else f"kicked from the {kind} chat"
-            raise BotApiError(HTTPStatus.FORBIDDEN, f"Forbidden: bot was {reason}")
+        if sending and (absent := self._absence_error(chat_id, chat)) is not None:
+            raise absent
         if chat is None:
             if sending and chat_id in self._users:
                 raise BotApiError(
@@ -1001,9 +1211,11 @@ class LocalBotApi:
         if chat.type == "private":
             if chat.id != user.id:
                 raise ValueError("a private chat's id is its user's id")
-            self._blocked.discard(chat.id)  # writing to a bot you blocked unblocks it
+            self._bot_absent.pop(chat.id, None)  # writing to a bot you blocked unblocks it
+        self._require_bot_in(chat)
         self.register_user(user)
         self.register_chat(chat)
+        self._members[chat.id].add(user.id)
         return {
             "message_id": self._next_message_id(chat.id),
             "from": user.to_json(),
@@ -1487,6 +1699,30 @@ async def _get_chat(api: LocalBotApi, params: _Params) -> JSONDict:
         "max_reaction_count": 11,
         "accepted_gift_types": {name: False for name in (*gifts, "gifts_from_channels")},
     }
+
+
+@_bot_method("getChatMember")
+async def _get_chat_member(api: LocalBotApi, params: _Params) -> JSONDict:
+    """A user's status in a chat; the bot may ask about itself even where it is not."""
+    user_id = params.integer("user_id")
+    if user_id is None:
+        raise _bad_request("invalid user_id specified")
+    chat = api._resolve_chat(params.chat_id(), sending=user_id != api.bot_user["id"])
+    return _chat_member_json(api._member_status(chat.id, user_id), api._user_json(user_id))
+
+
+@_bot_method("getChatAdministrators")
+async def _get_chat_administrators(api: LocalBotApi, params: _Params) -> list[JSONDict]:
+    """The creator first, then the administrators, in the order `set_administrators` got."""
+    chat = api._resolve_chat(params.chat_id(), sending=True)
+    if chat.type == "private":
+        raise _bad_request("there are no administrators in the private chat")
+    creator = api._creators.get(chat.id)
+    user_ids = [*([creator] if creator is not None else []), *api._administrators.get(chat.id, ())]
+    return [
+        _chat_member_json(api._member_status(chat.id, user_id), api._user_json(user_id))
+        for user_id in dict.fromkeys(user_ids)
+    ]
 
 
 @_bot_method("getFile")

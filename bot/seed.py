@@ -1,4 +1,4 @@
-"""The demo records: the four people of shared/seed/article.txt, exactly as far as it says.
+"""The demo records: four people of a published news story, exactly as far as it says.
 
 Nothing is invented. Where the article gives a date only in words ("last month",
 "November 12" without a year), the words are kept as a note and no date is stored.

@@ -1,4 +1,4 @@
-"""The records casewatch keeps (DESIGN.md, "Records").
+"""The records casewatch keeps (docs/ARCHITECTURE.md, "Records").
 
 Times are stored in UTC and always come back timezone-aware (see `UTCDateTime`).
 Telegram chat and user ids are 64-bit.

@@ -6,7 +6,17 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    ChatMemberAdministrator,
+    ChatMemberBanned,
+    ChatMemberLeft,
+    ChatMemberMember,
+    ChatMemberOwner,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest, RequestData
@@ -381,3 +391,110 @@ async def test_on_send_hooks_see_sends_and_edits(api: LocalBotApi, bot: Bot) -> 
     assert api.message(GROUP.id, message.message_id) is None
     chat = await bot.get_chat(GROUP.id)
     assert (chat.type, chat.title) == ("group", "Monitors")
+
+
+async def test_user_edit_arrives_as_edited_message_with_fresh_entities(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    sent = await api.user_sends(ALICE, None, "Kokteubai")
+    reply = await bot.send_message(ALICE.id, "Nobody found")
+
+    edited = await api.user_edits(ALICE, None, sent, "/find Kokteubai")
+    *_, update = await bot.get_updates()
+
+    assert update.update_id == edited["update_id"] and update.message is None
+    message = update.edited_message
+    assert message is not None and message.edit_date is not None
+    assert (message.message_id, message.text) == (sent["message"]["message_id"], "/find Kokteubai")
+    [entity] = message.entities
+    assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 5)
+    await api.user_edits(ALICE, None, message.message_id, "Kokteubai again")
+    assert "entities" not in api.pending_updates[-1]["edited_message"]
+    with pytest.raises(ValueError, match="not a text Alice sent"):
+        await api.user_edits(ALICE, None, reply.message_id, "/start")
+    with pytest.raises(LookupError):
+        await api.user_edits(ALICE, None, 99, "/start")
+
+
+async def test_chat_members_follow_the_administrators_set(api: LocalBotApi, bot: Bot) -> None:
+    carol = User(id=1003, first_name="Carol")
+    for user in (ALICE, carol):
+        await api.user_sends(user, GROUP, "hello")
+    api.set_administrators(GROUP.id, [BOB.id], creator=ALICE.id)
+
+    owner, admin, member, stranger, me = [
+        await bot.get_chat_member(GROUP.id, user_id)
+        for user_id in (ALICE.id, BOB.id, carol.id, 4242, bot.id)
+    ]
+    assert isinstance(owner, ChatMemberOwner) and owner.user.first_name == "Alice"
+    assert isinstance(admin, ChatMemberAdministrator) and admin.can_restrict_members
+    assert isinstance(member, ChatMemberMember) and member.user.id == carol.id
+    assert isinstance(stranger, ChatMemberLeft)
+    assert isinstance(me, ChatMemberMember) and me.user.is_bot
+    assert [m.status for m in await bot.get_chat_administrators(GROUP.id)] == [
+        "creator",
+        "administrator",
+    ]
+    assert (api.calls["getChatMember"], api.calls["getChatAdministrators"]) == (5, 1)
+
+    api.set_administrators(GROUP.id, [bot.id])
+    assert (await bot.get_chat_member(GROUP.id, bot.id)).status == "administrator"
+    assert (await bot.get_chat_member(GROUP.id, BOB.id)).status == "left"
+    await api.user_sends(carol, None, "/start")
+    with pytest.raises(BadRequest, match="no administrators in the private chat"):
+        await bot.get_chat_administrators(carol.id)
+
+
+async def test_blocking_and_unblocking_tell_the_bot(api: LocalBotApi, bot: Bot) -> None:
+    await api.user_sends(ALICE, None, "/start")
+    api.block(ALICE.id)
+    assert api.block(ALICE.id) is None  # blocked already: Telegram says nothing more
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_message(ALICE.id, "news")
+    api.unblock(ALICE.id)
+    await bot.send_message(ALICE.id, "news")
+
+    _, blocked, unblocked = await bot.get_updates()
+    for update, old, new in ((blocked, "member", "kicked"), (unblocked, "kicked", "member")):
+        change = update.my_chat_member
+        assert change is not None and change.from_user.id == ALICE.id
+        assert (change.chat.id, change.chat.type) == (ALICE.id, "private")
+        assert change.new_chat_member.user.id == bot.id
+        assert (change.old_chat_member.status, change.new_chat_member.status) == (old, new)
+    assert isinstance(blocked.my_chat_member.new_chat_member, ChatMemberBanned)  # type: ignore[union-attr]
+
+    api.block(ALICE.id, tell_bot=False)
+    with pytest.raises(Forbidden):
+        await bot.send_message(ALICE.id, "news")
+    assert [u for u in api.pending_updates if u["update_id"] > unblocked.update_id] == []
+
+
+@pytest.mark.parametrize(
+    ("chat", "status", "refusal"),
+    [
+        (Chat(-1001500, "supergroup", "Monitors"), "kicked", "bot was kicked from the supergroup"),
+        (GROUP, "left", "bot is not a member of the group chat"),
+    ],
+)
+async def test_group_removal_tells_the_bot_and_refuses_sends(
+    api: LocalBotApi, bot: Bot, chat: Chat, status: str, refusal: str
+) -> None:
+    api.add_to_group(chat, by=BOB)
+    await bot.send_message(chat.id, "Hello, group")
+    api.remove_from_group(chat, by=BOB)
+
+    with pytest.raises(Forbidden, match=refusal):
+        await bot.send_message(chat.id, "news")
+    assert (await bot.get_chat_member(chat.id, bot.id)).status == status
+    with pytest.raises(ValueError, match="not in chat"):
+        await api.user_sends(BOB, chat, "/help")
+    added, removed = await bot.get_updates()
+    for update, old, new in ((added, "left", "member"), (removed, "member", status)):
+        change = update.my_chat_member
+        assert change is not None and change.from_user.id == BOB.id
+        assert (change.chat.id, change.chat.title) == (chat.id, "Monitors")
+        assert (change.old_chat_member.status, change.new_chat_member.status) == (old, new)
+
+    api.add_to_group(chat, by=BOB)
+    await bot.send_message(chat.id, "Back")
+    assert [m.text for m in api.messages_to(chat.id)] == ["Hello, group", "Back"]
