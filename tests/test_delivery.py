@@ -49,6 +49,7 @@ async def test_retry_after_pauses_sending_then_the_push_arrives(bot: Story) -> N
 async def test_group_upgraded_to_supergroup_moves_and_gets_the_push(
     bot: Story, database_url: str
 ) -> None:
+    bot.api.set_administrators(GROUP.id, [STRANGER.id])  # in a group, admins choose follows
     await bot.say(STRANGER, "/subscribe Qaisha Aqan", chat=GROUP)
     bot.api.migrate(GROUP.id, SUPERGROUP)
     await _change(bot)

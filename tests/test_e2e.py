@@ -106,6 +106,7 @@ async def test_replies_are_in_the_users_language(bot: Story) -> None:
 async def test_status_change_reaches_group_and_all_followers_in_their_language(
     bot: Story,
 ) -> None:
+    bot.api.set_administrators(GROUP.id, [RUSSIAN.id])  # in a group, admins choose follows
     await bot.say(RUSSIAN, "/subscribe all", chat=GROUP)
     await bot.say(KAZAKH, "/subscribe Murager Alimuly")
     saved = await bot.say(EDITOR, "/setdetention Murager Alimuly released https://example.org/x")

@@ -2,19 +2,24 @@
 forgotten 90 days after it left; one "everyone" follow per chat (SQLite and PostgreSQL)."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.lifecycle import PURGE_JOB, purge_departed
+from handlers.context import SERVICES
 from storage.chats import chat_left, chat_returned, purge_departed_chats
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe, unsubscribe
 from storage.models import Chat, Delivery, DeliveryState, Subscription, SubscriptionScope
 from storage.outbox import expand_due_events
 from storage.people import add_person
+from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, Story, story
 from tests.factories import change_status
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -136,3 +141,96 @@ async def test_two_everyone_unfollows_at_once_unfollow_once(engine: AsyncEngine)
     async with session_scope(engine) as session:
         assert await _follows(session, BIG_CHAT) == 0
         assert await subscribe(session=session, chat_id=BIG_CHAT, person_id=None)
+
+
+# --- end to end: the real bot, told by Telegram (the emulator) that it was blocked or removed
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[Story]:
+    async with story(database_url) as running_story:
+        yield running_story
+
+
+async def until_chat(bot: Story, chat_id: int, *, active: bool) -> Chat:
+    """Wait until the bot has recorded the chat as active (or not); returns it."""
+    engine = bot.application.bot_data[SERVICES].engine
+    async with asyncio.timeout(5):
+        while True:  # the database has no event to wait for: polled
+            async with session_scope(engine) as session:
+                chat = await session.get(Chat, chat_id)
+            if chat is not None and chat.active is active:
+                return chat
+            await asyncio.sleep(0.05)
+
+
+async def change(bot: Story, status: str) -> None:
+    """The editor changes Qaisha Aqan's asylum status (pushed at once: no grace window)."""
+    saved = await bot.say(EDITOR, f"/setasylum Qaisha Aqan {status}")
+    assert "Saved" in (saved.text or "")
+
+
+def sends_to(bot: Story, chat_id: int) -> int:
+    """Every send the bot tried in a chat, accepted or refused."""
+    tried = [*bot.api.messages_to(chat_id), *(f for f in bot.api.failed if f.chat_id == chat_id)]
+    return len(tried)
+
+
+async def test_blocked_chat_is_deactivated_without_a_send_and_unblocked_gets_the_next_change(
+    bot: Story,
+) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")  # the marker: the push went out
+    bot.api.block(FOLLOWER.id, tell_bot=True)
+    left = await until_chat(bot, FOLLOWER.id, active=False)
+    assert left.deactivated_at is not None
+    await change(bot, "refugee")
+    await bot.api.wait_for_messages(BYSTANDER.id, 2)
+    assert sends_to(bot, FOLLOWER.id) == 1  # the /subscribe answer; no push tried
+
+    bot.api.unblock(FOLLOWER.id, tell_bot=True)
+    back = await until_chat(bot, FOLLOWER.id, active=True)
+    assert back.deactivated_at is None
+    await change(bot, "appeal")
+    push = (await bot.api.wait_for_messages(FOLLOWER.id, 2))[1]  # still follows her
+    assert "appeal" in (push.text or "")
+
+
+async def test_group_removed_then_added_back_keeps_its_follows_and_says_hello(bot: Story) -> None:
+    bot.api.set_administrators(GROUP.id, [RUSSIAN.id])
+    await bot.say(RUSSIAN, "/subscribe Qaisha Aqan", chat=GROUP)
+    await bot.say(RUSSIAN, "/quiet 03-04", chat=GROUP)
+    await bot.say(BYSTANDER, "/subscribe Qaisha Aqan")
+    bot.api.remove_from_group(GROUP, by=RUSSIAN)
+    await until_chat(bot, GROUP.id, active=False)
+    await change(bot, "refugee")
+    await bot.api.wait_for_messages(BYSTANDER.id, 2)
+    assert sends_to(bot, GROUP.id) == 2  # the two answers; no push tried
+
+    bot.api.add_to_group(GROUP, by=RUSSIAN)
+    hello = (await bot.api.wait_for_messages(GROUP.id, 3))[2]
+    assert (hello.text or "").startswith("Здравствуйте! Я casewatch")  # the adder's language
+    back = await until_chat(bot, GROUP.id, active=True)
+    assert back.quiet_hours == "03:00-04:00"
+    await change(bot, "appeal")
+    push = (await bot.api.wait_for_messages(GROUP.id, 4))[3]
+    assert "Qaisha Aqan" in (push.text or "")
+
+
+async def test_start_in_a_chat_that_had_blocked_the_bot_makes_it_active_again(bot: Story) -> None:
+    await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+    bot.api.block(FOLLOWER.id, tell_bot=True)
+    await until_chat(bot, FOLLOWER.id, active=False)
+    welcome = await bot.say(FOLLOWER, "/start")  # writing to a blocked bot unblocks it, silently
+    assert "<b>casewatch</b> follows people" in (welcome.text or "")
+    await until_chat(bot, FOLLOWER.id, active=True)
+    await change(bot, "refugee")
+    push = (await bot.api.wait_for_messages(FOLLOWER.id, 3))[2]
+    assert "refugee" in (push.text or "")
+
+
+async def test_the_purge_runs_daily_by_name(bot: Story) -> None:
+    assert bot.application.job_queue is not None
+    (job,) = bot.application.job_queue.get_jobs_by_name(PURGE_JOB)
+    assert job.callback is purge_departed
+    assert job.job.trigger.interval == timedelta(days=1)
