@@ -23,12 +23,12 @@ async def chat_left(*, session: AsyncSession, chat_id: int, now: datetime, reaso
 
     `deactivated_at` keeps the first departure, however often Telegram repeats the news.
     """
-    await deactivate_chat(session=session, chat_id=chat_id, error=reason)
     await session.exec(
         update(Chat)
         .where(col(Chat.id) == chat_id)
-        .values(deactivated_at=func.coalesce(col(Chat.deactivated_at), now))
+        .values(active=False, deactivated_at=func.coalesce(col(Chat.deactivated_at), now))
     )
+    await deactivate_chat(session=session, chat_id=chat_id, error=reason)
 
 
 async def chat_returned(*, session: AsyncSession, chat_id: int) -> None:

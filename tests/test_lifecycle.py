@@ -2,7 +2,7 @@
 forgotten 90 days after it left; one "everyone" follow per chat (SQLite and PostgreSQL)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +16,7 @@ from handlers.context import SERVICES
 from storage.chats import chat_left, chat_returned, purge_departed_chats
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe, unsubscribe
-from storage.models import Chat, Delivery, DeliveryState, Subscription, SubscriptionScope
+from storage.models import Chat, Delivery, DeliveryState, Subscription
 from storage.outbox import expand_due_events
 from storage.people import add_person
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, Story, story
@@ -113,31 +113,40 @@ async def test_purge_forgets_chats_away_longer_than_90_days_and_keeps_the_others
         assert await purge_departed_chats(session=session, now=purge_at) == 0
 
 
+async def _at_once(
+    engine: AsyncEngine, change: Callable[[AsyncSession], Awaitable[bool]]
+) -> tuple[bool, bool]:
+    """`change` in two transactions at once: the second waits on the first's uncommitted
+    row (PostgreSQL) or write lock (SQLite) until the first commits."""
+    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+        first_done = await change(first)
+        racing = asyncio.create_task(change(second))
+        await _until_waiting_on_a_lock(engine)
+        await first.commit()
+        second_done = await racing
+        await second.commit()
+    return first_done, second_done
+
+
 async def test_two_everyone_follows_at_once_make_one(engine: AsyncEngine) -> None:
     async with session_scope(engine) as session:
         await ensure_chat(session=session, chat_id=BIG_CHAT, kind="supergroup", language="en")
-    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
-        assert await subscribe(session=first, chat_id=BIG_CHAT, person_id=None)
-        # The second waits on the first's uncommitted row (PostgreSQL) or lock (SQLite).
-        racing = asyncio.create_task(subscribe(session=second, chat_id=BIG_CHAT, person_id=None))
-        await _until_waiting_on_a_lock(engine)
-        await first.commit()
-        assert await racing is False
-        await second.commit()
+
+    async def follow_everyone(session: AsyncSession) -> bool:
+        return await subscribe(session=session, chat_id=BIG_CHAT, person_id=None)
+
+    assert await _at_once(engine, follow_everyone) == (True, False)
     async with session_scope(engine) as session:
-        everyone = select(Subscription).where(Subscription.scope == SubscriptionScope.ALL)
-        assert len((await session.exec(everyone)).all()) == 1
+        assert await _follows(session, BIG_CHAT) == 1
 
 
 async def test_two_everyone_unfollows_at_once_unfollow_once(engine: AsyncEngine) -> None:
     await _follower(engine, BIG_CHAT)
-    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
-        assert await unsubscribe(session=first, chat_id=BIG_CHAT, person_id=None)
-        racing = asyncio.create_task(unsubscribe(session=second, chat_id=BIG_CHAT, person_id=None))
-        await _until_waiting_on_a_lock(engine)
-        await first.commit()
-        assert await racing is False
-        await second.commit()
+
+    async def unfollow_everyone(session: AsyncSession) -> bool:
+        return await unsubscribe(session=session, chat_id=BIG_CHAT, person_id=None)
+
+    assert await _at_once(engine, unfollow_everyone) == (True, False)
     async with session_scope(engine) as session:
         assert await _follows(session, BIG_CHAT) == 0
         assert await subscribe(session=session, chat_id=BIG_CHAT, person_id=None)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import SERVICES
 from storage.engine import session_scope
@@ -46,6 +47,16 @@ async def _followers_of(engine: AsyncEngine, person_id: int) -> None:
             await subscribe(session=session, chat_id=chat_id, person_id=None)
 
 
+async def _restrict(session: AsyncSession, person: Person) -> bool:
+    return await set_visibility(
+        session=session,
+        person=person,
+        visibility=Visibility.RESTRICTED,
+        actor_id=EDITOR_CHAT,
+        now=NOW,
+    )
+
+
 async def _pushed_to(engine: AsyncEngine) -> list[int]:
     async with session_scope(engine) as session:
         await expand_due_events(session=session, now=NOW)
@@ -63,16 +74,8 @@ async def test_a_push_about_a_restricted_person_reaches_editors_private_chats_on
     assert person.id is not None
     await _followers_of(engine, person.id)
     async with session_scope(engine) as session:
-        restricted = await session.get(Person, person.id)
-        assert restricted is not None
-        assert await set_visibility(
-            session=session,
-            person=restricted,
-            visibility=Visibility.RESTRICTED,
-            actor_id=EDITOR_CHAT,
-            now=NOW,
-        )
-        await change_status(session, restricted)
+        assert await _restrict(session, person)
+        await change_status(session, person)
     assert await _pushed_to(engine) == [EDITOR_CHAT]
 
 
@@ -88,20 +91,8 @@ async def test_restricting_drops_what_outsiders_were_still_owed_and_is_audited(
     everyone = [GROUP_CHAT, EDITOR_IN_A_GROUP, EDITOR_CHAT, STRANGER_CHAT, VIEWER_CHAT]
     assert await _pushed_to(engine) == everyone
     async with session_scope(engine) as session:
-        assert await set_visibility(
-            session=session,
-            person=person,
-            visibility=Visibility.RESTRICTED,
-            actor_id=EDITOR_CHAT,
-            now=NOW,
-        )
-        assert not await set_visibility(
-            session=session,
-            person=person,
-            visibility=Visibility.RESTRICTED,
-            actor_id=EDITOR_CHAT,
-            now=NOW,
-        )
+        assert await _restrict(session, person)
+        assert not await _restrict(session, person)
     assert await _pushed_to(engine) == [EDITOR_CHAT]
     async with session_scope(engine) as session:
         (audit,) = (
