@@ -1,7 +1,7 @@
 """How the delivery engine sends: `.venv/bin/python benchmarks/bench_delivery.py`.
 
 Three measurements of the real outbox (storage/outbox.py) and sender (bot/sender.py,
-bot/pacing.py), each against the local Bot API emulator (bot/localapi.py) served from a
+bot/pacing.py), each against the local Bot API emulator (bot/localapi/) served from a
 separate process, so that its CPU is not charged to the bot:
 
 1. pacing: a broadcast to --chats chats (default 10,000) against an emulator that allows
