@@ -50,7 +50,7 @@ class GroupAdmins:
 async def group_admins_only(update: Update, context: CaseContext) -> None:
     """Let a group's administrators through; refuse anyone else, and nothing else runs."""
     chat = update.effective_chat
-    if chat is None or chat.type == chat.PRIVATE or await _by_admin(update, context):
+    if chat is None or chat.type == chat.PRIVATE or await sent_by_group_admin(update, context):
         return
     text = t(language(update), "group.admins_only")
     if update.callback_query is not None:
@@ -60,7 +60,8 @@ async def group_admins_only(update: Update, context: CaseContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def _by_admin(update: Update, context: CaseContext) -> bool:
+async def sent_by_group_admin(update: Update, context: CaseContext) -> bool:
+    """Whether a group's update comes from one of its administrators (or the group itself)."""
     chat, user, message = update.effective_chat, update.effective_user, update.message
     assert chat is not None
     if message is not None and message.sender_chat is not None:

@@ -3,13 +3,18 @@ group only its administrators change what it follows and how (SQLite and Postgre
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Chat as TelegramChat
+from telegram import Message, Update
+from telegram import User as TelegramUser
 
-from handlers.context import SERVICES
+from handlers.context import SERVICES, CaseContext
+from handlers.group_admins import sent_by_group_admin
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import (
@@ -249,3 +254,21 @@ async def _person_id(bot: Story, name: str) -> int:
         person = (await session.exec(select(Person).where(Person.name == name))).one()
     assert person.id is not None
     return person.id
+
+
+@pytest.mark.parametrize(("sender_chat_id", "admin"), [(GROUP.id, True), (-1005555555555, False)])
+async def test_writing_as_the_group_itself_is_an_anonymous_admin_and_as_a_channel_is_not(
+    sender_chat_id: int, admin: bool
+) -> None:
+    group = TelegramChat(GROUP.id, "supergroup", title="Monitors")
+    anonymous = TelegramUser(1087968824, "Group", is_bot=True, username="GroupAnonymousBot")
+    message = Message(
+        1,
+        datetime.now(UTC),
+        group,
+        from_user=anonymous,
+        sender_chat=TelegramChat(sender_chat_id, "supergroup" if admin else "channel"),
+        text="/quiet 22-07",
+    )
+    context = cast(CaseContext, None)  # not needed: Telegram is not asked
+    assert await sent_by_group_admin(Update(1, message=message), context) is admin
