@@ -5,13 +5,18 @@ to fail first; one it comes back to is active again with its follows and setting
 were (kept for `storage.chats.KEEP_DEPARTED`).
 """
 
+import logging
+
 from telegram import ChatMember, ChatMemberRestricted, Update
+from telegram.error import TelegramError
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
 from storage.chats import chat_left, chat_returned
 from storage.engine import session_scope
 from storage.models import utcnow
+
+log = logging.getLogger(__name__)
 
 PRESENT = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER})
 
@@ -27,15 +32,19 @@ async def membership_changed(update: Update, context: CaseContext) -> None:
     """Deactivate a chat the bot left; reactivate one it is back in (and greet a group)."""
     change = update.my_chat_member
     assert change is not None
-    was, now = _is_present(change.old_chat_member), _is_present(change.new_chat_member)
-    if was == now:
+    was_in = _is_present(change.old_chat_member)
+    is_in = _is_present(change.new_chat_member)
+    if was_in == is_in:
         return  # e.g. promoted to administrator: nothing changes for the chat
     chat = change.chat
     async with session_scope(context.services.engine) as session:
-        if now:
+        if is_in:
             await chat_returned(session=session, chat_id=chat.id)
         else:
             reason = f"the bot's membership became {change.new_chat_member.status}"
             await chat_left(session=session, chat_id=chat.id, now=utcnow(), reason=reason)
-    if now and chat.type != chat.PRIVATE:
-        await context.bot.send_message(chat.id, t(language(update), "lifecycle.hello"))
+    if is_in and chat.type != chat.PRIVATE:
+        try:
+            await context.bot.send_message(chat.id, t(language(update), "lifecycle.hello"))
+        except TelegramError as error:  # e.g. a group where members may not write
+            log.info("could not greet group %d: %s", chat.id, error.message)
