@@ -76,6 +76,9 @@ def build_application(settings: Settings) -> CaseApplication:
         await _set_command_menus(application)
         assert application.job_queue is not None
         application.job_queue.run_repeating(
+            purge_departed, interval=PURGE_INTERVAL, first=FIRST_PURGE, name=PURGE_JOB
+        )
+        application.job_queue.run_repeating(
             expand_events, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
         )
         application.job_queue.run_repeating(
@@ -83,9 +86,6 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=settings.reminder_scan_seconds,
             first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
             name=REMINDERS_JOB,
-        )
-        application.job_queue.run_repeating(
-            purge_departed, interval=PURGE_INTERVAL, first=FIRST_PURGE, name=PURGE_JOB
         )
 
     async def post_stop(application: CaseApplication) -> None:

@@ -10,11 +10,17 @@ import time
 from dataclasses import dataclass, field
 
 from telegram import Bot, ChatMember, Update
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    filters,
+)
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.replies import reply
+from handlers.replies import FOLLOW, UNFOLLOW, reply
 
 GROUP_ADMINS = "group_admins"
 # Commands that always change what a group follows; and those that change it with arguments.
@@ -45,6 +51,17 @@ class GroupAdmins:
         admin = member.status in ADMIN_STATUSES
         self.answers[(chat_id, user_id)] = (now + self.ttl, admin)
         return admin
+
+
+def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
+    """The guard, for the follow commands and buttons, and for settings being changed."""
+    groups = filters.ChatType.GROUPS
+    return [
+        CommandHandler(FOLLOWING_COMMANDS, group_admins_only, filters=groups),
+        CommandHandler(SETTING_COMMANDS, group_admins_only, filters=groups, has_args=True),
+        # A button press has no chat filter: the guard lets private chats through itself.
+        CallbackQueryHandler(group_admins_only, pattern=f"^({FOLLOW}|{UNFOLLOW}):"),
+    ]
 
 
 async def group_admins_only(update: Update, context: CaseContext) -> None:

@@ -9,6 +9,7 @@ import logging
 
 from telegram import ChatMember, ChatMemberRestricted, Update
 from telegram.error import TelegramError
+from telegram.ext import ChatMemberHandler
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
@@ -19,6 +20,11 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 PRESENT = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER})
+
+
+def membership_handler() -> ChatMemberHandler[CaseContext, None]:
+    """Changes to the bot's own membership (not other members': the bot does not ask)."""
+    return ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
 
 
 def _is_present(member: ChatMember) -> bool:

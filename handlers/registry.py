@@ -2,13 +2,7 @@
 
 from typing import Any
 
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.delivery_settings import digest, quiet
 from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
@@ -19,9 +13,9 @@ from handlers.following import (
     subscriptions,
     unsubscribe_command,
 )
-from handlers.group_admins import FOLLOWING_COMMANDS, SETTING_COMMANDS, group_admins_only
+from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
-from handlers.lifecycle import membership_changed
+from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, person
 from handlers.reminders import remind
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
@@ -30,7 +24,6 @@ from handlers.stats import stats
 from handlers.visibility import setvisibility
 
 GUARDS = -1
-FOLLOW_BUTTONS = f"^({FOLLOW}|{UNFOLLOW}):"
 
 COMMANDS = {
     "start": start,
@@ -56,22 +49,13 @@ COMMANDS = {
 
 def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler(EDITOR_COMMANDS, editors_only), group=GUARDS)
-    _add_group_admin_guards(application)
-    application.add_handler(
-        ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
-    )
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
-    application.add_handler(CallbackQueryHandler(follow_pressed, pattern=FOLLOW_BUTTONS))
+    # In a group, following and changing its settings is for its administrators.
+    application.add_handlers(group_admin_guards(), group=GUARDS)
+    application.add_handler(membership_handler())
+    application.add_handler(
+        CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
+    )
     application.add_error_handler(on_error)
-
-
-def _add_group_admin_guards(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """In groups: following always, and changing settings (with arguments), is for admins."""
-    groups = filters.ChatType.GROUPS
-    for commands, has_args in ((FOLLOWING_COMMANDS, None), (SETTING_COMMANDS, True)):
-        guard = CommandHandler(commands, group_admins_only, filters=groups, has_args=has_args)
-        application.add_handler(guard, group=GUARDS)
-    buttons = CallbackQueryHandler(group_admins_only, pattern=FOLLOW_BUTTONS)  # checks the chat
-    application.add_handler(buttons, group=GUARDS)

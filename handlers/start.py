@@ -17,12 +17,12 @@ async def start(update: Update, context: CaseContext) -> None:
 
     A chat that had left (blocked the bot) is active again, with its follows and settings.
     """
-    lang = language(update)
-    payload = command_args(update)
     chat = update.effective_chat
     assert chat is not None
     async with session_scope(context.services.engine) as session:
         await chat_returned(session=session, chat_id=chat.id)
+    lang = language(update)
+    payload = command_args(update)
     if payload.startswith("p") and payload[1:].isdigit():
         await show_card(update, context, Who(person_id=int(payload[1:])))
         return
