@@ -18,6 +18,7 @@ from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
 from bot.sender import NO_PREVIEW, Sender, SenderSettings
 from bot.settings import Settings
+from bot.updates import ChatOrderedUpdateProcessor
 from handlers.context import SERVICES, CaseContext, Services
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import LANGUAGES, t
@@ -103,12 +104,13 @@ def build_application(settings: Settings) -> CaseApplication:
         connected_builder(settings)
         .context_types(ContextTypes(context=CaseContext))
         .rate_limiter(PacingRateLimiter(pacer))
+        .concurrent_updates(ChatOrderedUpdateProcessor())
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
-    add_handlers(application)
+    add_handlers(application, commands_per_minute=settings.flood_commands_per_minute)
     return application
 
 

@@ -25,16 +25,18 @@ URGENT_DETENTION = frozenset(
 
 
 def is_urgent(changes: Sequence[Event], now: datetime) -> bool:
-    """A verdict, a detention or deportation, or a hearing within the next 24 hours."""
+    """A verdict, a detention or deportation, or a hearing moved into, out of or within the
+    next 24 hours (people may be on their way to it)."""
     for event in changes:
         new = load_value(event.new_value)
         if event.kind == EventKind.VERDICT:
             return True
         if event.kind == EventKind.DETENTION_CHANGED and new.get("status") in URGENT_DETENTION:
             return True
-        starts_at = new.get("starts_at")
-        if starts_at and datetime.fromisoformat(starts_at) - now <= URGENT_WITHIN:
-            return True
+        for value in (new, load_value(event.old_value)):
+            starts_at = value.get("starts_at")
+            if starts_at and datetime.fromisoformat(starts_at) - now <= URGENT_WITHIN:
+                return True
     return False
 
 

@@ -7,7 +7,8 @@ case anything else repeats it.
 
 import logging
 
-QUIET = ("aiohttp", "httpx", "httpcore", "apscheduler", "aiosqlite")
+# alembic: its INFO lines ("Context impl SQLiteImpl.") would come before a start-up error.
+QUIET = ("alembic", "aiohttp", "httpx", "httpcore", "apscheduler", "aiosqlite")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -4,7 +4,9 @@ Telegram allows a bot about 30 messages a second overall, one a second in a chat
 a minute in a group, and answers bursts with 429s and growing waits. `Pacer` spaces sends
 evenly under those ceilings and, after a 429, holds every send for its `retry_after`.
 Replies to people talking to the bot are *interactive* and take the next free slot ahead
-of broadcast traffic, which queues behind them.
+of broadcast traffic, which queues behind them; in a private chat they do not wait out the
+chat's second either (a person who sends three commands gets three answers at once, and
+the 1/s rule keeps spacing the pushes), while the overall and the group limits hold for all.
 
 `PacingRateLimiter` plugs the pacer into python-telegram-bot (its `BaseRateLimiter`) for
 replies; the outbox sender (bot/sender.py) asks the same pacer for its broadcast turns, so
@@ -41,6 +43,8 @@ class Limits:
 class _Waiter:
     chat_id: int | None
     turn: asyncio.Future[None]
+    # Whether the chat's one message a second applies (the group limit always does).
+    chat_interval: bool = True
 
 
 class Pacer:
@@ -88,9 +92,15 @@ class Pacer:
         """Seconds until `chat_id` may receive its next message (0: now)."""
         return max(0.0, self._chat_free_at(chat_id) - self._clock())
 
-    async def wait_turn(self, chat_id: int | None, *, interactive: bool) -> None:
-        """Return when a message to `chat_id` may be sent; interactive sends go first."""
-        waiter = _Waiter(chat_id, asyncio.get_running_loop().create_future())
+    async def wait_turn(
+        self, chat_id: int | None, *, interactive: bool, chat_interval: bool = True
+    ) -> None:
+        """Return when a message to `chat_id` may be sent; interactive sends go first.
+
+        With `chat_interval=False` the send does not wait for the chat's second since its
+        last message (it still counts for the next one, and for the group limit).
+        """
+        waiter = _Waiter(chat_id, asyncio.get_running_loop().create_future(), chat_interval)
         (self._interactive if interactive else self._broadcast).append(waiter)
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch(), name="pacer")
@@ -119,7 +129,7 @@ class Pacer:
             # Everyone still waiting is held by their chat's limit (or nobody waits any more).
             held = self._drop_given_up()
             if held:
-                free_at = min(self._chat_free_at(waiter.chat_id) for waiter in held)
+                free_at = min(self._free_at(waiter) for waiter in held)
                 await self._sleep(min(free_at - now, self._interval))
 
     def _drop_given_up(self) -> list[_Waiter]:
@@ -143,15 +153,18 @@ class Pacer:
             while queue and queue[0].turn.done():  # given up waiting (cancelled)
                 queue.popleft()
             for index, waiter in enumerate(queue):
-                if not waiter.turn.done() and self._chat_free_at(waiter.chat_id) <= now:
+                if not waiter.turn.done() and self._free_at(waiter) <= now:
                     del queue[index]
                     return waiter
         return None
 
-    def _chat_free_at(self, chat_id: int | None) -> float:
+    def _free_at(self, waiter: _Waiter) -> float:
+        return self._chat_free_at(waiter.chat_id, chat_interval=waiter.chat_interval)
+
+    def _chat_free_at(self, chat_id: int | None, *, chat_interval: bool = True) -> float:
         if chat_id is None:
             return 0.0
-        free_at = self._chat_ready.get(chat_id, 0.0)
+        free_at = self._chat_ready.get(chat_id, 0.0) if chat_interval else 0.0
         sends = self._group_sends.get(chat_id)
         if sends and len(sends) >= self.limits.group_per_minute:
             free_at = max(free_at, sends[0] + 60.0)
@@ -183,7 +196,8 @@ class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """python-telegram-bot's rate limiter interface over one `Pacer`.
 
     Every call through the bot is interactive (replies, alerts); the outbox sender waits
-    for its broadcast turns itself. A 429 pauses every send, and the call is tried once more.
+    for its broadcast turns itself. In a private chat (a positive id) a reply does not wait
+    for the chat's second. A 429 pauses every send, and the call is tried once more.
     """
 
     def __init__(self, pacer: Pacer) -> None:
@@ -207,12 +221,13 @@ class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
         if not endpoint.startswith(_PACED_PREFIXES):
             return await callback(*args, **kwargs)
         chat_id = _chat_id(data)
-        await self.pacer.wait_turn(chat_id, interactive=True)
+        private = chat_id is not None and chat_id > 0
+        await self.pacer.wait_turn(chat_id, interactive=True, chat_interval=not private)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as error:
             self.pacer.pause(retry_seconds(error))
-        await self.pacer.wait_turn(chat_id, interactive=True)
+        await self.pacer.wait_turn(chat_id, interactive=True, chat_interval=not private)
         return await callback(*args, **kwargs)
 
 

@@ -1,4 +1,5 @@
-"""Editor commands that change the records: /addperson, /sethearing, /setasylum, /setdetention.
+"""Editor commands that change the records: /addperson, /sethearing, /setasylum, /setdetention,
+and /undo.
 
 Each applies its change, the timeline event and the audit entry in one transaction, and
 remembers the update id in it too, so a redelivered update changes nothing the second time.
@@ -22,20 +23,22 @@ from handlers.parsing import (
     parse_sethearing,
     parse_spellings,
 )
-from handlers.render import describe_event, person_title
+from handlers.render import describe_event, format_when, person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
 from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
 from storage.models import Event, Person
 from storage.people import (
     StatusField,
+    UndoOutcome,
+    UndoResult,
     add_person,
     get_person,
     set_hearing,
     set_status,
     undo_last_change,
 )
-from storage.timeline import claim_update
+from storage.timeline import PushProgress, claim_update, push_progress
 
 
 async def addperson(update: Update, context: CaseContext) -> None:
@@ -156,20 +159,40 @@ async def _reply_saved(
 
 
 async def undo(update: Update, context: CaseContext) -> None:
-    """Take back one's last change while it is still in its grace window."""
-    lang = language(update)
+    """Take back one's last change while its push has not started."""
     actor_id = _actor(update)
     assert actor_id is not None
     async with session_scope(context.services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
-        event = await undo_last_change(session=session, actor_id=actor_id)
+        result = await undo_last_change(session=session, actor_id=actor_id)
+        event = result.event
         person = await get_person(session=session, person_id=event.person_id) if event else None
-    if event is None or person is None:
-        await reply(update, t(lang, "undo.nothing"))
-        return
-    change = describe_event(event, lang)
-    await reply(update, t(lang, "undo.done", person=person_title(person), change=change))
+        progress = (
+            await push_progress(session=session, event=event)
+            if event and result.outcome == UndoOutcome.TOO_LATE
+            else None
+        )
+    text = _undo_text(result, person, progress, context.services.default_tz, language(update))
+    await reply(update, text)
+
+
+def _undo_text(
+    result: UndoResult, person: Person | None, progress: PushProgress | None, tz: str, lang: str
+) -> str:
+    """What /undo did, or why it did nothing: too late (and how far the push went), or a
+    later change by someone (who, and when) stands in the way."""
+    if result.event is None or person is None:
+        return t(lang, "undo.nothing")
+    said = {"person": person_title(person), "change": describe_event(result.event, lang)}
+    if result.outcome == UndoOutcome.TOO_LATE and progress is not None:
+        return t(lang, "undo.too_late", told=progress.told, waiting=progress.waiting, **said)
+    if result.outcome == UndoOutcome.CHANGED_SINCE and result.later is not None:
+        actor_id = result.later.actor_id
+        who = t(lang, "undo.by_import") if actor_id is None else t(lang, "undo.by", id=actor_id)
+        when = format_when(result.later.created_at, tz, lang)
+        return t(lang, "undo.changed_since", who=who, when=when, **said)
+    return t(lang, "undo.done", **said)
 
 
 def _actor(update: Update) -> int | None:

@@ -9,8 +9,7 @@ from handlers.parsing import BadArguments, Who, parse_target
 from handlers.render import person_title, render_followings
 from handlers.replies import (
     FOLLOW,
-    UNFOLLOW,
-    button_person_id,
+    button_who,
     follow_button,
     reply,
     reply_unresolved,
@@ -52,10 +51,7 @@ async def follow_pressed(update: Update, context: CaseContext) -> None:
     assert query is not None and query.data is not None
     await query.answer()
     follow = query.data.startswith(FOLLOW + ":")
-    person_id = button_person_id(query.data, FOLLOW if follow else UNFOLLOW)
-    if person_id is None:
-        return
-    await _change_following(update, context, follow=follow, who=Who(person_id=person_id))
+    await _change_following(update, context, follow=follow, who=button_who(query.data))
 
 
 async def _change_following(

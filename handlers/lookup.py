@@ -9,8 +9,7 @@ from handlers.context import CaseContext, command_args, language
 from handlers.parsing import BadArguments, Who, parse_hearings_window, parse_query, parse_who
 from handlers.render import render_hearings, render_matches, render_person_card
 from handlers.replies import (
-    CARD,
-    button_person_id,
+    button_who,
     card_buttons,
     follow_button,
     reply,
@@ -39,6 +38,14 @@ async def find(update: Update, context: CaseContext) -> None:
     except BadArguments as error:
         await reply_usage(update, "find", error, lang)
         return
+    await find_people(update, context, query)
+
+
+async def find_people(
+    update: Update, context: CaseContext, query: str, *, hint: bool = False
+) -> None:
+    """The people matching `query`, as buttons; or "nobody" (with how to use the bot)."""
+    lang = language(update)
     async with session_scope(context.services.engine) as session:
         index = await context.services.names.catch_up(session)
         matches = index.search(query, limit=MAX_CANDIDATES)
@@ -50,7 +57,7 @@ async def find(update: Update, context: CaseContext) -> None:
     visible = {person.id: person for person in people}
     found = [(m, visible[m.person_id]) for m in matches if m.person_id in visible]
     if not found:
-        await reply_unresolved(update, Resolution(), query, lang)
+        await reply_unresolved(update, Resolution(), query, lang, hint=hint)
         return
     await reply(update, render_matches(found, lang), card_buttons([p for _, p in found]))
 
@@ -88,9 +95,7 @@ async def card_pressed(update: Update, context: CaseContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    person_id = button_person_id(query.data, CARD)
-    if person_id is not None:
-        await show_card(update, context, Who(person_id=person_id))
+    await show_card(update, context, button_who(query.data))
 
 
 async def hearings(update: Update, context: CaseContext) -> None:

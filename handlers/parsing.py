@@ -16,6 +16,8 @@ MAX_NAME = 200
 MAX_PLACE = 300
 MAX_QUERY = 100
 MAX_HEARINGS_DAYS = 366
+# Row ids are the database's signed 64-bit integers, from 1.
+MAX_ID = 2**63 - 1
 
 
 class BadArguments(ValueError):
@@ -28,7 +30,11 @@ class BadArguments(ValueError):
 
 @dataclass(frozen=True)
 class Who:
-    """A reference to a person: `#<id>` or any spelling of a name."""
+    """A reference to a person: `#<id>` or any spelling of a name.
+
+    Written as an id that no row can have (`#²`, `#-1`, 25 digits), it keeps its text and
+    names nobody (names never start with `#`).
+    """
 
     person_id: int | None = None
     text: str = ""
@@ -37,6 +43,11 @@ class Who:
     def label(self) -> str:
         """The reference as the user wrote it."""
         return self.text or f"#{self.person_id}"
+
+    @property
+    def is_id(self) -> bool:
+        """Written as an id: looked up by id alone, never among the names."""
+        return self.person_id is not None or self.text.startswith("#")
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,8 @@ class HearingsWindow:
     place: str | None
 
 
-_ID = re.compile(r"#(\d{1,18})")
+# ASCII digits only: `\d` would also take "١٢" and the digits of every other script.
+_ID_DIGITS = re.compile(r"[0-9]+")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _SETHEARING = re.compile(
     r"^(?P<who>.+?)\s+(?P<date>\d{4}-\d{2}-\d{2})\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<place>.+))?$",
@@ -71,13 +83,30 @@ _SETHEARING = re.compile(
 _DAYS = re.compile(r"(\d{1,3})d")
 
 
+def parse_id(text: str) -> int | None:
+    """A row id written in ASCII digits, from 1 to 2**63 - 1; None for anything else."""
+    if not _ID_DIGITS.fullmatch(text) or len(text.lstrip("0")) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def id_reference(text: str) -> Who:
+    """The person an id from a link or a button names (`/start p12`, `card:12`)."""
+    person_id = parse_id(text)
+    if person_id is not None:
+        return Who(person_id=person_id)
+    shown = text if len(text) <= MAX_QUERY else text[:MAX_QUERY] + "…"
+    return Who(text=f"#{shown}")
+
+
 def parse_who(text: str) -> Who:
     """`#12` → person 12; anything else is a name to look up."""
     text = " ".join(text.split())
     if not text:
         raise BadArguments("error.who_missing")
-    if match := _ID.fullmatch(text):
-        return Who(person_id=int(match.group(1)))
+    if text.startswith("#") and (person_id := parse_id(text[1:])) is not None:
+        return Who(person_id=person_id)
     if len(text) > MAX_QUERY:
         raise BadArguments("error.too_long")
     return Who(text=text)

@@ -2,11 +2,28 @@
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
+from handlers.conversation import (
+    edited_message,
+    only_unanswered,
+    other_message,
+    plain_text,
+    stale_button,
+    unknown_command,
+)
 from handlers.delivery_settings import digest, quiet
 from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
 from handlers.errors import on_error
+from handlers.flood import FloodLimit
 from handlers.following import (
     follow_pressed,
     subscribe_command,
@@ -23,7 +40,13 @@ from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
 
+FLOOD = -2
 GUARDS = -1
+# After the default group: the gate, then what the bot says to anything nobody took.
+UNANSWERED = 1
+FALLBACKS = 2
+# Commands act on new messages only: an edited command is never run again.
+NEW = filters.UpdateType.MESSAGE
 
 COMMANDS = {
     "start": start,
@@ -47,10 +70,16 @@ COMMANDS = {
 }
 
 
-def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler(EDITOR_COMMANDS, editors_only), group=GUARDS)
+def add_handlers(
+    application: Application[Any, Any, Any, Any, Any, Any], *, commands_per_minute: int
+) -> None:
+    flood = FloodLimit(limit=commands_per_minute)
+    application.add_handler(TypeHandler(Update, flood.guard), group=FLOOD)
+    application.add_handler(
+        CommandHandler(EDITOR_COMMANDS, editors_only, filters=NEW), group=GUARDS
+    )
     for name, callback in COMMANDS.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
@@ -58,4 +87,18 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     application.add_handler(
         CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
     )
+    _add_fallbacks(application)
     application.add_error_handler(on_error)
+
+
+def _add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Never silent: answers to what no handler of the default group took."""
+    application.add_handler(TypeHandler(Update, only_unanswered), group=UNANSWERED)
+    for fallback in (
+        MessageHandler(filters.COMMAND & NEW, unknown_command),
+        MessageHandler(filters.TEXT & NEW, plain_text),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, edited_message),
+        MessageHandler(filters.ChatType.PRIVATE & NEW & ~filters.StatusUpdate.ALL, other_message),
+        CallbackQueryHandler(stale_button),
+    ):
+        application.add_handler(fallback, group=FALLBACKS)

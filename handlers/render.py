@@ -26,12 +26,55 @@ MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
 
 
+def telegram_length(text: str) -> int:
+    """Telegram's measure of a message: UTF-16 code units (an emoji beyond U+FFFF is two).
+
+    Measured on the HTML as sent, tags and entities included: never less than the text
+    Telegram shows, so a message within the limit by this measure is within it there.
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+# A tag, an HTML entity, or one character: the units a message may be cut between.
+_MARKUP_UNIT = re.compile(r"<(/?)([\w-]*)[^>]*>|&#?\w+;|.", re.DOTALL)
+
+
 def fit(text: str, limit: int = MAX_MESSAGE) -> str:
-    """Cut a message at the last full line that fits Telegram's limit."""
-    if len(text) <= limit:
+    """The message as it is if it is within Telegram's limit, else cut short with an ellipsis.
+
+    Cut at the last line break that keeps at least half of what fits (else the last space,
+    else anywhere), never inside a tag or an HTML entity; the tags left open are closed.
+    """
+    if telegram_length(text) <= limit:
         return text
-    cut = text[: limit - len(_ELLIPSIS)]
-    return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + _ELLIPSIS
+    budget = limit - telegram_length(_ELLIPSIS)
+    # The last cut that fits before a line break, before a space, and before anything:
+    # (index in text, length kept, tags open there).
+    cuts: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+    open_tags: list[str] = []
+    closing = 0  # length of the end tags the open tags need
+    kept = 0
+    for unit in _MARKUP_UNIT.finditer(text):
+        if kept + closing > budget:
+            break
+        cut = (unit.start(), kept, tuple(open_tags))
+        cuts[""] = cut
+        if unit.group() in ("\n", " "):
+            cuts[unit.group()] = cut
+        kept += telegram_length(unit.group())
+        if unit.group(2):  # a tag
+            end_tag = len(f"</{unit.group(2)}>")
+            if not unit.group(1):
+                open_tags.append(unit.group(2))
+                closing += end_tag
+            elif open_tags:
+                open_tags.pop()
+                closing -= end_tag
+    index, _, tags = next(
+        (cuts[before] for before in ("\n", " ") if cuts.get(before, (0, 0))[1] >= budget // 2),
+        cuts[""],
+    )
+    return text[:index] + "".join(f"</{tag}>" for tag in reversed(tags)) + _ELLIPSIS
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:

@@ -6,7 +6,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.i18n import t
-from handlers.parsing import BadArguments
+from handlers.parsing import BadArguments, Who, id_reference
 from handlers.render import render_candidates
 from handlers.who import Resolution
 from storage.models import Person
@@ -49,17 +49,22 @@ def follow_button(person: Person, language: str, *, following: bool) -> InlineKe
     )
 
 
-async def reply_unresolved(update: Update, found: Resolution, query: str, language: str) -> None:
-    """Nobody matched, or several did: say so, with the candidates as buttons."""
+async def reply_unresolved(
+    update: Update, found: Resolution, query: str, language: str, *, hint: bool = False
+) -> None:
+    """Nobody matched, or several did: say so, with the candidates as buttons.
+
+    With `hint`, "nobody" also says how to use the bot (to people who typed plain text).
+    """
     if found.candidates:
         await reply(
             update, render_candidates(found.candidates, language), card_buttons(found.candidates)
         )
     else:
-        await reply(update, t(language, "find.none", query=escape(query)))
+        nobody = t(language, "find.none", query=escape(query))
+        await reply(update, nobody + ("\n" + t(language, "conversation.hint") if hint else ""))
 
 
-def button_person_id(data: str, prefix: str) -> int | None:
-    """The person id of a `prefix:<id>` button, or None if the data is not of that form."""
-    head, _, tail = data.partition(":")
-    return int(tail) if head == prefix and tail.isdigit() and len(tail) <= 18 else None
+def button_who(data: str) -> Who:
+    """The person a `<prefix>:<id>` button names; forged data names nobody."""
+    return id_reference(data.partition(":")[2])

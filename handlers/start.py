@@ -6,7 +6,7 @@ from handlers.context import CaseContext, command_args, language
 from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.lookup import show_card
-from handlers.parsing import Who
+from handlers.parsing import id_reference
 from handlers.replies import reply
 from storage.chats import chat_returned
 from storage.engine import session_scope
@@ -23,8 +23,8 @@ async def start(update: Update, context: CaseContext) -> None:
         await chat_returned(session=session, chat_id=chat.id)
     lang = language(update)
     payload = command_args(update)
-    if payload.startswith("p") and payload[1:].isdigit():
-        await show_card(update, context, Who(person_id=int(payload[1:])))
+    if payload.startswith("p"):
+        await show_card(update, context, id_reference(payload[1:]))
         return
     await reply(update, t(lang, "start.welcome"))
 

@@ -1,5 +1,7 @@
 """Turning a `<who>` argument into one person, a short list of candidates, or nobody."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,23 +16,67 @@ MAX_CANDIDATES = 8
 CLEAR_LEAD = 10.0
 
 
+# How long an id skipped by the catch-up is looked for again, and how many ranges of them at
+# once (the highest kept). PostgreSQL hands out ids when rows are inserted, so a transaction
+# that started first can commit its rows after rows with higher ids are read; a skipped id
+# that never comes (a rolled-back or deleted row) stops being looked for after a while.
+GAP_WATCH_SECONDS = 600.0
+MAX_GAPS = 100
+
+
+@dataclass
+class Gap:
+    """Ids from `low` to `high` skipped by the catch-up, first skipped at `since`."""
+
+    low: int
+    high: int
+    since: float
+
+
 @dataclass
 class KnownNames:
     """This process's name index, caught up with the database before each lookup.
 
-    Spellings added by another process (or by `casewatch seed`) are picked up by id.
+    Spellings added by another process (or by `casewatch seed`) are picked up by id: every
+    row above the highest id read so far, and the rows skipped below it, which are looked
+    for again for GAP_WATCH_SECONDS in case they were committed late.
     """
 
     index: NameIndex = field(default_factory=NameIndex)
     last_id: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
 
     async def catch_up(self, session: AsyncSession) -> NameIndex:
-        for row_id, person_id, spelling in await spellings_after(
-            session=session, after_id=self.last_id
-        ):
+        now = self.clock()
+        self.gaps = [gap for gap in self.gaps if now - gap.since < GAP_WATCH_SECONDS]
+        rows = await spellings_after(
+            session=session,
+            after_id=self.last_id,
+            also=[(gap.low, gap.high) for gap in self.gaps],
+        )
+        for row_id, person_id, spelling in rows:
             self.index.add(person_id, spelling)
-            self.last_id = row_id
+            self._seen(row_id, now)
+        del self.gaps[:-MAX_GAPS]
         return self.index
+
+    def _seen(self, row_id: int, now: float) -> None:
+        """Raise the high-water mark (noting what it skips), or fill in part of a gap."""
+        if row_id > self.last_id:
+            if row_id > self.last_id + 1:
+                self.gaps.append(Gap(self.last_id + 1, row_id - 1, now))
+            self.last_id = row_id
+            return
+        for position, gap in enumerate(self.gaps):
+            if gap.low <= row_id <= gap.high:
+                parts = [
+                    Gap(low, high, gap.since)
+                    for low, high in ((gap.low, row_id - 1), (row_id + 1, gap.high))
+                    if low <= high
+                ]
+                self.gaps[position : position + 1] = parts
+                return
 
 
 @dataclass(frozen=True)
@@ -43,8 +89,12 @@ async def resolve_who(
     *, session: AsyncSession, names: KnownNames, who: Who, include_restricted: bool
 ) -> Resolution:
     """One person when the reference is clear, else the candidates (possibly none)."""
-    if who.person_id is not None:
-        person = await get_person(session=session, person_id=who.person_id)
+    if who.is_id:
+        person = (
+            None
+            if who.person_id is None
+            else await get_person(session=session, person_id=who.person_id)
+        )
         visible = person is not None and (
             include_restricted or person.visibility == Visibility.PUBLIC
         )

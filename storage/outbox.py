@@ -50,24 +50,43 @@ def _skip_locked(session: AsyncSession, statement: Any, of: Any = None) -> Any:
 
 
 async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int = 100) -> int:
-    """Turn events whose grace window has passed into deliveries; returns deliveries created."""
+    """Turn events whose grace window has passed into deliveries; returns deliveries created.
+
+    Events are claimed by one conditional update (`expanded_at IS NULL`), which races /undo's
+    conditional cancel: exactly one of the two wins. A cancelled event is only retired (it
+    leaves the queue) and gets no deliveries.
+    """
     due = (
-        select(Event)
+        select(Event.id)
         .where(col(Event.expanded_at).is_(None), col(Event.not_before) <= now)
         .order_by(col(Event.id))
         .limit(limit)
     )
-    created = 0
+    claimed = await session.exec(
+        update(Event)
+        .where(col(Event.id).in_(_skip_locked(session, due)), col(Event.expanded_at).is_(None))
+        .values(expanded_at=now)
+        .returning(col(Event.id), col(Event.cancelled))
+        .execution_options(synchronize_session=False)
+    )
+    to_send = sorted(event_id for event_id, cancelled in claimed.all() if not cancelled)
+    if not to_send:
+        return 0
+    events = await session.exec(
+        select(Event)
+        .where(col(Event.id).in_(to_send))
+        .order_by(col(Event.id))
+        .execution_options(populate_existing=True)
+    )
     by_person: dict[int, list[Event]] = {}
-    for event in (await session.exec(_skip_locked(session, due))).all():
-        event.expanded_at = now
-        session.add(event)
-        if not event.cancelled:
-            by_person.setdefault(event.person_id, []).append(event)
+    for event in events.all():
+        by_person.setdefault(event.person_id, []).append(event)
+    created = 0
     for changes in by_person.values():
         last = changes[-1]
         for merged in changes[:-1]:
             merged.merged_into = last.id
+            session.add(merged)
         created += await _fan_out(session, last, now)
     return created
 

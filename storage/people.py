@@ -7,9 +7,12 @@ transaction holds the record, its timeline event and its audit entry together.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,15 +54,20 @@ async def get_person_by_name(*, session: AsyncSession, name: str) -> Person | No
 
 
 async def spellings_after(
-    *, session: AsyncSession, after_id: int
+    *, session: AsyncSession, after_id: int, also: Sequence[tuple[int, int]] = ()
 ) -> Sequence[tuple[int, int, str]]:
-    """(row id, person id, spelling) of the spellings stored after row `after_id`, in order.
+    """(row id, person id, spelling) of the spellings stored after row `after_id`, and of
+    those with ids in the ranges `also` (from, to: both included), in order of id.
 
     What a process's name index is built from, and kept up to date with.
     """
+    wanted = or_(
+        col(PersonName.id) > after_id,
+        *(col(PersonName.id).between(low, high) for low, high in also),
+    )
     statement = (
         select(PersonName.id, PersonName.person_id, PersonName.spelling)
-        .where(col(PersonName.id) > after_id)
+        .where(wanted)
         .order_by(col(PersonName.id))
     )
     rows = (await session.exec(statement)).all()
@@ -357,60 +365,149 @@ UNDOABLE = (
     EventKind.HEARING_SET,
     EventKind.HEARING_MOVED,
 )
+HEARING_CHANGES = (EventKind.HEARING_SET, EventKind.HEARING_MOVED, EventKind.HEARING_CANCELLED)
+# How often /undo looks again when a concurrent /undo of the same editor took its change first.
+UNDO_ATTEMPTS = 3
 
 
-async def undo_last_change(*, session: AsyncSession, actor_id: int) -> Event | None:
-    """Take back `actor_id`'s last change that has not gone out yet; None if there is none.
+class UndoOutcome(StrEnum):
+    UNDONE = "undone"  # the record has its old value back; nothing is sent about the change
+    NOTHING = "nothing"  # the actor has no change /undo could take back
+    TOO_LATE = "too_late"  # its push has started: the change stands
+    CHANGED_SINCE = "changed_since"  # a later change to the same field stands in the way
 
-    The record gets its old value back, the event is cancelled (nothing is sent for it),
-    and the undo is audited — all in the caller's transaction.
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What /undo came to, with the change meant and, if any, the later change in the way."""
+
+    outcome: UndoOutcome
+    event: Event | None = None
+    later: Event | None = None
+
+
+async def undo_last_change(*, session: AsyncSession, actor_id: int) -> UndoResult:
+    """Take back `actor_id`'s last change unless its push has started or a later change to
+    the same field stands (all in the caller's transaction).
+
+    The change is cancelled by a conditional update (`expanded_at IS NULL AND NOT cancelled`)
+    racing the outbox's own conditional claim, so exactly one of the two wins. The record's
+    row is locked first, so a concurrent change to it is either seen here or made after.
     """
+    for _ in range(UNDO_ATTEMPTS):
+        event = await _last_change(session, actor_id)
+        if event is None:
+            return UndoResult(UndoOutcome.NOTHING)
+        if event.expanded_at is not None:
+            return UndoResult(UndoOutcome.TOO_LATE, event)
+        record = await _lock_record(session, event)
+        later = await _later_change(session, event)
+        if later is not None:
+            return UndoResult(UndoOutcome.CHANGED_SINCE, event, later)
+        if await _cancel(session, event):
+            await _restore(session, event, record)
+            session.add(
+                AuditEntry(
+                    actor_id=actor_id,
+                    action="undo",
+                    person_id=event.person_id,
+                    detail=str(event.id),
+                )
+            )
+            return UndoResult(UndoOutcome.UNDONE, event)
+        # The outbox claimed it, or another /undo cancelled it, since it was read: look again.
+    return UndoResult(UndoOutcome.NOTHING)
+
+
+async def _last_change(session: AsyncSession, actor_id: int) -> Event | None:
+    """The actor's latest change of a kind /undo takes back that is not taken back yet."""
     statement = (
         select(Event)
         .where(
             Event.actor_id == actor_id,
-            col(Event.expanded_at).is_(None),
             col(Event.cancelled).is_(False),
             col(Event.kind).in_(UNDOABLE),
         )
         .order_by(col(Event.id).desc())
         .limit(1)
+        .execution_options(populate_existing=True)
     )
-    event = (await session.exec(statement)).first()
-    if event is None:
-        return None
-    old, new = load_value(event.old_value), load_value(event.new_value)
-    if event.kind in (EventKind.ASYLUM_CHANGED, EventKind.DETENTION_CHANGED):
-        await _restore_status(session, event, old)
-    else:
-        await _restore_hearing(session, new["hearing_id"], old)
-    event.cancelled = True
-    session.add(event)
-    session.add(
-        AuditEntry(
-            actor_id=actor_id, action="undo", person_id=event.person_id, detail=str(event.id)
+    return (await session.exec(statement)).first()
+
+
+def _field_of(event: Event) -> str:
+    return "asylum" if event.kind == EventKind.ASYLUM_CHANGED else "detention"
+
+
+def _hearing_of(event: Event) -> int | None:
+    return load_value(event.new_value).get("hearing_id") or load_value(event.old_value).get(
+        "hearing_id"
+    )
+
+
+async def _lock_record(session: AsyncSession, event: Event) -> Person | Hearing | None:
+    """The person (a status change) or the hearing (a hearing change), locked for update."""
+    if event.kind in HEARING_CHANGES:
+        hearing_id = _hearing_of(event)
+        if hearing_id is None:
+            return None
+        return await session.get(Hearing, hearing_id, with_for_update=True, populate_existing=True)
+    return await session.get(Person, event.person_id, with_for_update=True, populate_existing=True)
+
+
+async def _later_change(session: AsyncSession, event: Event) -> Event | None:
+    """The latest change to the same field made after `event` and not taken back, if any."""
+    kinds = HEARING_CHANGES if event.kind in HEARING_CHANGES else (event.kind,)
+    statement = (
+        select(Event)
+        .where(
+            Event.person_id == event.person_id,
+            col(Event.id) > event.id,
+            col(Event.cancelled).is_(False),
+            col(Event.kind).in_(kinds),
         )
+        .order_by(col(Event.id).desc())
     )
-    return event
+    hearing_id = _hearing_of(event)
+    for later in (await session.exec(statement)).all():
+        if event.kind not in HEARING_CHANGES or _hearing_of(later) == hearing_id:
+            return later
+    return None
 
 
-async def _restore_status(session: AsyncSession, event: Event, old: dict[str, Any]) -> None:
-    person = await session.get(Person, event.person_id)
-    assert person is not None
-    field = "asylum" if event.kind == EventKind.ASYLUM_CHANGED else "detention"
-    setattr(person, field, old.get("status"))
-    setattr(person, f"{field}_since", old.get("since"))
-    setattr(person, f"{field}_note", old.get("note"))
-    session.add(person)
+async def _cancel(session: AsyncSession, event: Event) -> bool:
+    """Cancel the change if its push has not started; False if the outbox (or another
+    /undo) got there first."""
+    result = await session.exec(
+        update(Event)
+        .where(
+            col(Event.id) == event.id,
+            col(Event.expanded_at).is_(None),
+            col(Event.cancelled).is_(False),
+        )
+        .values(cancelled=True)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    set_committed_value(event, "cancelled", True)
+    return True
 
 
-async def _restore_hearing(session: AsyncSession, hearing_id: int, old: dict[str, Any]) -> None:
-    hearing = await session.get(Hearing, hearing_id)
-    if hearing is None:
-        return
-    if not old:  # the hearing was new: it goes again
-        await session.delete(hearing)
-        return
-    hearing.starts_at = datetime.fromisoformat(old["starts_at"])
-    hearing.place = old.get("place")
-    session.add(hearing)
+async def _restore(session: AsyncSession, event: Event, record: Person | Hearing | None) -> None:
+    """Give the record the old value the change replaced."""
+    old = load_value(event.old_value)
+    if isinstance(record, Person):
+        field = _field_of(event)
+        setattr(record, field, old.get("status"))
+        setattr(record, f"{field}_since", old.get("since"))
+        setattr(record, f"{field}_note", old.get("note"))
+        record.updated_at = utcnow()
+        session.add(record)
+    elif isinstance(record, Hearing):
+        if not old:  # the hearing was new: it goes again
+            await session.delete(record)
+            return
+        record.starts_at = datetime.fromisoformat(old["starts_at"])
+        record.place = old.get("place")
+        session.add(record)

@@ -2,16 +2,25 @@
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import update
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import insert_or_ignore
-from storage.models import AuditEntry, Event, EventKind, ProcessedUpdate, utcnow
+from storage.models import (
+    AuditEntry,
+    Delivery,
+    DeliveryState,
+    Event,
+    EventKind,
+    ProcessedUpdate,
+    utcnow,
+)
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -122,3 +131,24 @@ async def latest_event(*, session: AsyncSession, person_id: int) -> Event | None
         .limit(1)
     )
     return (await session.exec(statement)).first()
+
+
+@dataclass(frozen=True)
+class PushProgress:
+    """How far the push about a change has gone."""
+
+    told: int  # chats Telegram accepted it for
+    waiting: int  # chats it is still on its way to
+
+
+async def push_progress(*, session: AsyncSession, event: Event) -> PushProgress:
+    """The chats told, and still to be told, about `event` (or the change it went out with)."""
+    statement = (
+        select(Delivery.state, func.count())
+        .where(col(Delivery.event_id) == (event.merged_into or event.id))
+        .group_by(col(Delivery.state))
+    )
+    counts = dict((await session.exec(statement)).all())
+    return PushProgress(
+        told=counts.get(DeliveryState.SENT, 0), waiting=counts.get(DeliveryState.PENDING, 0)
+    )

@@ -6,7 +6,7 @@ import random
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.http import AnswerTimedOut
-from bot.pacing import Limits, Pacer
+from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.sender import Failure, backoff, classify
 
 GROUP = -1001
@@ -74,6 +74,52 @@ async def test_a_group_gets_at_most_twenty_messages_a_minute() -> None:
     pacer = _pacer(clock, per_second=30.0, chat_interval=0.0)
     times = await _send_times(pacer, clock, [GROUP] * 21)
     assert times[19] < 1.0 and times[20] >= 60.0
+
+
+async def test_replies_in_a_private_chat_are_not_held_a_second_but_pushes_still_are() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0)
+    replies = []
+    for _ in range(3):
+        await pacer.wait_turn(5, interactive=True, chat_interval=False)
+        replies.append(clock.now)
+    await pacer.wait_turn(5, interactive=False)
+    # Three answers at the overall pace (a thirtieth of a second apart), then the push a
+    # second after the last of them.
+    assert replies[-1] < 0.1
+    assert 1.0 <= clock.now - replies[-1] < 1.1
+
+
+async def test_replies_in_a_group_keep_twenty_a_minute() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, per_second=30.0)
+    times = []
+    for _ in range(21):
+        await pacer.wait_turn(GROUP, interactive=True, chat_interval=False)
+        times.append(clock.now)
+    assert times[20] >= 60.0
+
+
+async def _limited_send_times(limiter: PacingRateLimiter, clock: Clock, chat: int) -> list[float]:
+    """Two sendMessage calls to `chat` through the rate limiter: when each went."""
+    times = []
+
+    async def send() -> bool:
+        times.append(clock.now)
+        return True
+
+    for _ in range(2):
+        await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": chat}, None)
+    return times
+
+
+async def test_rate_limiter_answers_at_once_in_private_and_a_second_apart_in_groups() -> None:
+    clock = Clock()
+    limiter = PacingRateLimiter(_pacer(clock, per_second=30.0))
+    private = await _limited_send_times(limiter, clock, 5)
+    assert private[1] - private[0] < 0.1
+    group = await _limited_send_times(limiter, clock, GROUP)
+    assert group[1] - group[0] >= 1.0
 
 
 class LateClock(Clock):

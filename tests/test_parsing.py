@@ -3,11 +3,17 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from handlers.parsing import (
+    MAX_ID,
+    MAX_QUERY,
     BadArguments,
     Who,
+    id_reference,
     parse_hearings_window,
+    parse_id,
     parse_offsets,
     parse_query,
     parse_setasylum,
@@ -32,6 +38,91 @@ def test_who_by_id_or_by_any_name() -> None:
     assert parse_who("  Qaisha   Aqan ") == Who(text="Qaisha Aqan")
     assert parse_who("Қайша") == Who(text="Қайша")
     assert parse_who("#12 Aqan") == Who(text="#12 Aqan")
+
+
+NOT_IDS = [
+    "",
+    "0",
+    "²",  # a superscript: str.isdigit() says yes, int() says no
+    "\u0661\u0662",  # Arabic-Indic 12: int() takes them, and so does the regex `\d`
+    "\uff11\uff12",  # full-width 12
+    "1" * 25,
+    str(MAX_ID + 1),
+    "-5",
+    "+5",
+    "0x1F",
+    "1F",
+    "1e3",
+    "1_000",
+    "1.0",
+    " 12",
+    "12 ",
+    "12\n",
+    "1 2",
+    "1\u200b2",
+    "12\u00a0",
+]
+
+
+def test_ids_are_ascii_digits_in_the_database_range() -> None:
+    assert parse_id("12") == 12
+    assert parse_id("007") == 7
+    assert parse_id(str(MAX_ID)) == MAX_ID
+    assert parse_id("0" * 30 + "1") == 1
+
+
+@pytest.mark.parametrize("text", NOT_IDS)
+def test_anything_else_is_no_id(text: str) -> None:
+    assert parse_id(text) is None
+
+
+# Space around a typed `<who>` is not part of it ("#12 " is 12); inside it, it is.
+@pytest.mark.parametrize(
+    "text", [f"#{bad}" for bad in NOT_IDS if bad and bad == bad.strip()] + ["#12 Aqan", "# 12"]
+)
+def test_a_who_written_as_a_bad_id_names_nobody_by_id_or_name(text: str) -> None:
+    who = parse_who(text)
+    assert who.person_id is None and who.is_id
+
+
+def test_ids_from_links_and_buttons_are_as_strict() -> None:
+    assert id_reference("12") == Who(person_id=12)
+    assert id_reference("²") == Who(text="#²")
+    assert id_reference("-1").is_id and id_reference("-1").person_id is None
+    long_junk = id_reference("9" * 500)
+    assert long_junk.person_id is None and len(long_junk.label) <= MAX_QUERY + 2
+
+
+@given(st.integers(min_value=1, max_value=MAX_ID))
+def test_every_id_in_range_is_read_back(person_id: int) -> None:
+    assert parse_id(str(person_id)) == person_id
+    assert parse_who(f"#{person_id}") == Who(person_id=person_id)
+
+
+@given(st.text())
+def test_parse_id_accepts_only_ascii_digits_in_range(text: str) -> None:
+    person_id = parse_id(text)
+    if person_id is not None:
+        assert text.isascii() and text.isdigit() and 1 <= person_id <= MAX_ID
+        assert int(text) == person_id
+
+
+@given(st.text(max_size=300))
+def test_any_who_is_refused_with_a_reason_or_is_a_valid_reference(text: str) -> None:
+    try:
+        who = parse_who(text)
+    except BadArguments as error:
+        assert error.reason in {"error.who_missing", "error.too_long"}
+        return
+    assert who.person_id is None or 1 <= who.person_id <= MAX_ID
+    assert 0 < len(who.label) <= MAX_QUERY + 20
+
+
+@given(st.text(max_size=100))
+def test_any_link_or_button_tail_names_one_id_or_nobody(text: str) -> None:
+    who = id_reference(text)
+    assert who.is_id
+    assert who.person_id == parse_id(text)
 
 
 def test_who_missing_or_too_long_is_refused() -> None:
