@@ -55,7 +55,8 @@ class GroupAdmins:
 
 def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
     """The guard, for the follow commands and buttons, and for settings being changed."""
-    groups = filters.ChatType.GROUPS
+    # New messages only: an edited command is never run again, so it needs no refusal.
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
     return [
         CommandHandler(FOLLOWING_COMMANDS, group_admins_only, filters=groups),
         CommandHandler(SETTING_COMMANDS, group_admins_only, filters=groups, has_args=True),

@@ -272,3 +272,12 @@ async def test_writing_as_the_group_itself_is_an_anonymous_admin_and_as_a_channe
     )
     context = cast(CaseContext, None)  # not needed: Telegram is not asked
     assert await sent_by_group_admin(Update(1, message=message), context) is admin
+
+
+async def test_an_edited_group_command_by_a_member_is_neither_refused_nor_run(bot: Story) -> None:
+    sent = await bot.api.user_sends(STRANGER, GROUP, "/find Qaisha")
+    await bot.api.wait_for_messages(GROUP.id, 1)
+    await bot.api.user_edits(STRANGER, GROUP, sent, "/subscribe all")
+    marker = await bot.say(STRANGER, "/subscriptions", chat=GROUP)  # next: no refusal before
+    assert marker.text == "This chat follows nobody yet. Try /subscribe &lt;name&gt;."
+    assert await _group_chat(bot) is None
