@@ -193,15 +193,18 @@ async def test_a_restricted_person_is_neither_shown_to_nor_followed_by_a_group(
     assert by_id.text == _nobody(f"#{person_id}")
     # Not even an editor sees them in a group; in a private chat an editor does.
     assert (await bot.say(EDITOR, "/find Murager Alimuly", chat=GROUP)).text == nobody
+    # Nor can an editor's change command in a group name them.
+    edit = await bot.say(EDITOR, "/setdetention Murager Alimuly released", chat=GROUP)
+    assert edit.text == nobody
     card = await bot.say(EDITOR, "/person Murager Alimuly")
     assert "Murager Alimuly" in (card.text or "") and card.callback_data == [f"follow:{person_id}"]
     # A follow button (its data comes from the client) is checked again.
     qaisha = await bot.say(FOLLOWER, "/person Qaisha Aqan", chat=GROUP)
     await bot.api.user_presses(FOLLOWER, qaisha, f"card:{person_id}", check_button=False)
-    pressed = (await bot.api.wait_for_messages(GROUP.id, 7))[6]
+    pressed = (await bot.api.wait_for_messages(GROUP.id, 8))[7]
     assert pressed.text == _nobody(f"#{person_id}")
     await bot.api.user_presses(FOLLOWER, qaisha, f"follow:{person_id}", check_button=False)
-    refused = (await bot.api.wait_for_messages(GROUP.id, 8))[7]
+    refused = (await bot.api.wait_for_messages(GROUP.id, 9))[8]
     assert refused.text == pressed.text
     assert (await _group_chat(bot)) is None  # the group follows nobody
     hearings = await bot.say(FOLLOWER, "/hearings", chat=GROUP)
