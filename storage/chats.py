@@ -49,6 +49,12 @@ async def purge_departed_chats(
 
     Returns how many chats were forgotten.
     """
+    # A chat deactivated before departures were dated starts its time away now.
+    await session.exec(
+        update(Chat)
+        .where(col(Chat.active).is_(False), col(Chat.deactivated_at).is_(None))
+        .values(deactivated_at=now)
+    )
     departed = select(Chat.id).where(
         col(Chat.active).is_(False), col(Chat.deactivated_at) < now - keep
     )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,9 @@ from storage.models import (
     ProcessedUpdate,
     utcnow,
 )
+
+# How long an applied update id is remembered (a redelivery comes within minutes).
+KEEP_PROCESSED_UPDATES = timedelta(days=2)
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -53,6 +56,20 @@ async def claim_update(*, session: AsyncSession, update_id: int | None) -> bool:
     return (
         await insert_ignoring_conflicts(session, ProcessedUpdate, [{"update_id": update_id}]) == 1
     )
+
+
+async def forget_processed_updates(
+    *, session: AsyncSession, now: datetime, keep: timedelta = KEEP_PROCESSED_UPDATES
+) -> int:
+    """Forget update ids applied longer ago than `keep`; returns how many.
+
+    A redelivered update comes within minutes, and Telegram may start its update ids afresh
+    after a week without updates: an id kept for ever could one day refuse a new command.
+    """
+    result = await session.exec(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < now - keep)
+    )
+    return int(result.rowcount or 0)
 
 
 async def record_change(

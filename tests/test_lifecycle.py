@@ -16,9 +16,10 @@ from handlers.context import SERVICES
 from storage.chats import chat_left, chat_returned, purge_departed_chats
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe, unsubscribe
-from storage.models import Chat, Delivery, DeliveryState, Subscription
+from storage.models import Chat, Delivery, DeliveryState, ProcessedUpdate, Subscription
 from storage.outbox import expand_due_events
 from storage.people import add_person
+from storage.timeline import claim_update, forget_processed_updates
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, Story, story
 from tests.factories import change_status
 
@@ -111,6 +112,47 @@ async def test_purge_forgets_chats_away_longer_than_90_days_and_keeps_the_others
             assert chat is not None and chat.quiet_hours == "22:00-07:00"
             assert await _follows(session, kept) == 2
         assert await purge_departed_chats(session=session, now=purge_at) == 0
+
+
+async def test_a_chat_deactivated_without_a_date_is_forgotten_90_days_after_the_purge_saw_it(
+    engine: AsyncEngine,
+) -> None:
+    await _follower(engine, 4)
+    async with session_scope(engine) as session:
+        chat = await session.get(Chat, 4)
+        assert chat is not None
+        chat.active = False  # deactivated before departures were dated
+    async with session_scope(engine) as session:
+        assert await purge_departed_chats(session=session, now=NOW) == 0
+    async with session_scope(engine) as session:
+        chat = await session.get(Chat, 4)
+        assert chat is not None and chat.deactivated_at == NOW
+        later = NOW + timedelta(days=90, minutes=1)
+        assert await purge_departed_chats(session=session, now=later) == 1
+
+
+async def test_applied_update_ids_are_forgotten_after_two_days(engine: AsyncEngine) -> None:
+    async with session_scope(engine) as session:
+        assert await claim_update(session=session, update_id=41)
+    claimed = await _processed_at(engine, 41)
+    assert claimed is not None
+    async with session_scope(engine) as session:
+        assert not await claim_update(session=session, update_id=41)
+        assert (
+            await forget_processed_updates(session=session, now=claimed + timedelta(days=1)) == 0
+        )
+        assert not await claim_update(session=session, update_id=41)
+    async with session_scope(engine) as session:
+        assert (
+            await forget_processed_updates(session=session, now=claimed + timedelta(days=3)) == 1
+        )
+        assert await claim_update(session=session, update_id=41)  # a new command with an old id
+
+
+async def _processed_at(engine: AsyncEngine, update_id: int) -> datetime | None:
+    async with session_scope(engine) as session:
+        processed = await session.get(ProcessedUpdate, update_id)
+        return processed.at if processed else None
 
 
 async def _at_once(
