@@ -112,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         commands,
         "seed",
         "load the demo records (idempotent)",
-        "Applies the database migrations, then loads the four people of the demo story (a published news report); "
+        "Applies the database migrations, then loads the four people of the demo story "
+        "(from a published news report); "
         "people already there are left as they are, so running it twice changes nothing.",
         _environment_help(DATABASE_ENVIRONMENT, exit_zero="done"),
     ).set_defaults(handler=seed)
