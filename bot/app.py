@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.alerts import ALERTS_JOB, send_owner_alerts
 from bot.http import AiohttpRequest
+from bot.lifecycle import FIRST_PURGE, PURGE_INTERVAL, PURGE_JOB, purge_departed
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
@@ -33,6 +34,14 @@ OUTBOX_JOB = "outbox"
 GET_UPDATES_CONNECTIONS = 4
 # Connections for replies and the rest (the outbox sender has its own).
 REPLY_CONNECTIONS = 32
+# Telegram's default kinds of update, asked for explicitly: left out, Telegram keeps the
+# choice of a previous run, and the bot must hear of `my_chat_member` (blocked, removed from
+# a group) to stop writing there at once.
+ALLOWED_UPDATES = [
+    kind
+    for kind in Update.ALL_TYPES
+    if kind not in {Update.CHAT_MEMBER, Update.MESSAGE_REACTION, Update.MESSAGE_REACTION_COUNT}
+]
 
 
 def build_application(settings: Settings) -> CaseApplication:
@@ -69,6 +78,9 @@ def build_application(settings: Settings) -> CaseApplication:
         await sender.start()
         await _set_command_menus(application)
         assert application.job_queue is not None
+        application.job_queue.run_repeating(
+            purge_departed, interval=PURGE_INTERVAL, first=FIRST_PURGE, name=PURGE_JOB
+        )
         application.job_queue.run_repeating(
             expand_events, interval=settings.outbox_interval_seconds, first=0, name=OUTBOX_JOB
         )
@@ -177,7 +189,9 @@ async def polling(application: CaseApplication) -> AsyncIterator[CaseApplication
         await application.post_init(application)
     await application.start()
     assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0, timeout=1)
+    await application.updater.start_polling(
+        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+    )
     try:
         yield application
     finally:

@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from telegram import User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.app import build_application, connected_builder
+from bot.app import ALLOWED_UPDATES, build_application, connected_builder
 from bot.demo import run_demo
 from bot.logs import configure_logging
 from bot.seed import DEMO_PEOPLE, seed_demo_records
@@ -112,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         commands,
         "seed",
         "load the demo records (idempotent)",
-        "Applies the database migrations, then loads the four people of the seed article; "
+        "Applies the database migrations, then loads the four people of the demo story "
+        "(from a published news report); "
         "people already there are left as they are, so running it twice changes nothing.",
         _environment_help(DATABASE_ENVIRONMENT, exit_zero="done"),
     ).set_defaults(handler=seed)
@@ -152,7 +153,9 @@ def run() -> int:
         return 0  # stopped while waiting for the Bot API
     log.info("starting as @%s (long polling, API %s)", me.username, settings.telegram_api_url)
     try:
-        build_application(settings).run_polling(drop_pending_updates=False)
+        build_application(settings).run_polling(
+            drop_pending_updates=False, allowed_updates=ALLOWED_UPDATES
+        )
     except InvalidToken:  # revoked in the moment between the check and the start
         raise StartupError(_rejected(settings)) from None
     return 0

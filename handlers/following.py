@@ -4,7 +4,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
-from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Who, parse_target
 from handlers.render import person_title, render_followings
@@ -16,6 +15,7 @@ from handlers.replies import (
     reply_unresolved,
     reply_usage,
 )
+from handlers.visibility import sees_restricted_here
 from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
 from storage.following import ensure_chat, followings, subscribe, unsubscribe
@@ -37,7 +37,11 @@ async def subscriptions(update: Update, context: CaseContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     async with session_scope(context.services.engine) as session:
-        rows = await followings(session=session, chat_id=chat.id)
+        rows = await followings(
+            session=session,
+            chat_id=chat.id,
+            include_restricted=await sees_restricted_here(session, update),
+        )
     await reply(update, render_followings(rows, language(update)))
 
 
@@ -85,7 +89,7 @@ async def _resolve(
         session=session,
         names=context.services.names,
         who=who,
-        include_restricted=await is_editor(session, update),
+        include_restricted=await sees_restricted_here(session, update),
     )
 
 

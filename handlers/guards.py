@@ -11,7 +11,15 @@ from storage.admins import role_of
 from storage.engine import session_scope
 from storage.models import Role
 
-EDITOR_COMMANDS = ("addperson", "sethearing", "setasylum", "setdetention", "undo", "stats")
+EDITOR_COMMANDS = (
+    "addperson",
+    "sethearing",
+    "setasylum",
+    "setdetention",
+    "setvisibility",
+    "undo",
+    "stats",
+)
 EDITOR_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 
 

@@ -6,7 +6,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
-from handlers.guards import is_editor
 from handlers.parsing import BadArguments, Who, parse_hearings_window, parse_query, parse_who
 from handlers.render import render_hearings, render_matches, render_person_card
 from handlers.replies import (
@@ -17,6 +16,7 @@ from handlers.replies import (
     reply_unresolved,
     reply_usage,
 )
+from handlers.visibility import sees_restricted_here
 from handlers.who import MAX_CANDIDATES, Resolution, resolve_who
 from storage.engine import session_scope
 from storage.following import is_following
@@ -52,7 +52,7 @@ async def find_people(
         people = await people_by_ids(
             session=session,
             person_ids=[match.person_id for match in matches],
-            include_restricted=await is_editor(session, update),
+            include_restricted=await sees_restricted_here(session, update),
         )
     visible = {person.id: person for person in people}
     found = [(m, visible[m.person_id]) for m in matches if m.person_id in visible]
@@ -81,7 +81,7 @@ async def show_card(update: Update, context: CaseContext, who: Who) -> None:
             session=session,
             names=context.services.names,
             who=who,
-            include_restricted=await is_editor(session, update),
+            include_restricted=await sees_restricted_here(session, update),
         )
         card = await _load_card(session, update, found.person) if found.person else None
     if card is None:
@@ -114,7 +114,7 @@ async def hearings(update: Update, context: CaseContext) -> None:
             start=window.start,
             end=window.end,
             place=window.place,
-            include_restricted=await is_editor(session, update),
+            include_restricted=await sees_restricted_here(session, update),
         )
     await reply(update, render_hearings(slots, lang))
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.models import AsylumStatus, DetentionStatus
+from storage.models import AsylumStatus, DetentionStatus, Visibility
 from storage.reminders import MAX_OFFSET, MAX_OFFSETS, MIN_OFFSET, offset_of
 
 MAX_NAME = 200
@@ -266,3 +266,23 @@ def parse_offsets(text: str) -> tuple[timedelta, ...]:
     if len(offsets) > MAX_OFFSETS:
         raise BadArguments("error.too_many_offsets")
     return tuple(sorted(offsets, reverse=True))
+
+
+VISIBILITIES = frozenset(visibility.value for visibility in Visibility)
+
+
+@dataclass(frozen=True)
+class VisibilityArgs:
+    who: Who
+    visibility: Visibility
+
+
+def parse_setvisibility(text: str) -> VisibilityArgs:
+    """`<who> public|restricted`."""
+    words = text.split()
+    if len(words) < 2:
+        raise BadArguments("error.usage")
+    word = words.pop().lower()
+    if word not in VISIBILITIES:
+        raise BadArguments("error.bad_visibility")
+    return VisibilityArgs(who=parse_who(" ".join(words)), visibility=Visibility(word))

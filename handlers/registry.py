@@ -30,12 +30,15 @@ from handlers.following import (
     subscriptions,
     unsubscribe_command,
 )
+from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, person
 from handlers.reminders import remind
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
 from handlers.start import help_command, start
 from handlers.stats import stats
+from handlers.visibility import setvisibility
 
 FLOOD = -2
 GUARDS = -1
@@ -61,6 +64,7 @@ COMMANDS = {
     "sethearing": sethearing,
     "setasylum": setasylum,
     "setdetention": setdetention,
+    "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
 }
@@ -77,6 +81,9 @@ def add_handlers(
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
+    # In a group, following and changing its settings is for its administrators.
+    application.add_handlers(group_admin_guards(), group=GUARDS)
+    application.add_handler(membership_handler())
     application.add_handler(
         CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
     )

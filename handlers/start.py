@@ -8,11 +8,19 @@ from handlers.i18n import t
 from handlers.lookup import show_card
 from handlers.parsing import id_reference
 from handlers.replies import reply
+from storage.chats import chat_returned
 from storage.engine import session_scope
 
 
 async def start(update: Update, context: CaseContext) -> None:
-    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12)."""
+    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12).
+
+    A chat that had left (blocked the bot) is active again, with its follows and settings.
+    """
+    chat = update.effective_chat
+    assert chat is not None
+    async with session_scope(context.services.engine) as session:
+        await chat_returned(session=session, chat_id=chat.id)
     lang = language(update)
     payload = command_args(update)
     if payload.startswith("p"):
@@ -28,5 +36,5 @@ async def help_command(update: Update, context: CaseContext) -> None:
         editor = await is_editor(session, update)
     text = t(lang, "help.everyone")
     if editor:
-        text += "\n\n" + t(lang, "help.editor")
+        text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)

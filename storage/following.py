@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Chat, Person, Subscription, SubscriptionScope
+from storage.models import Chat, Person, Subscription, SubscriptionScope, Visibility
 from storage.timeline import insert_ignoring_conflicts
 
 
@@ -25,52 +26,59 @@ async def ensure_chat(*, session: AsyncSession, chat_id: int, kind: str, languag
         session.add(chat)
         await session.flush()
     elif not chat.active:
-        chat.active = True
+        chat.active, chat.deactivated_at = True, None
         session.add(chat)
     return chat
 
 
 async def subscribe(*, session: AsyncSession, chat_id: int, person_id: int | None) -> bool:
-    """Follow one person, or everyone with `person_id=None`; False if already followed."""
+    """Follow one person, or everyone with `person_id=None`; False if already followed.
+
+    One statement that a unique index guards (for everyone, `uq_subscription_all`), so two
+    requests at once make one follow, on SQLite and PostgreSQL alike.
+    """
     scope = SubscriptionScope.ALL if person_id is None else SubscriptionScope.PERSON
-    if await _find(session, chat_id, person_id) is not None:
-        return False
     row = {"chat_id": chat_id, "scope": scope, "person_id": person_id}
     return await insert_ignoring_conflicts(session, Subscription, [row]) == 1
 
 
 async def unsubscribe(*, session: AsyncSession, chat_id: int, person_id: int | None) -> bool:
-    """Stop following; False if the chat did not follow that."""
-    found = await _find(session, chat_id, person_id)
-    if found is None:
-        return False
-    await session.exec(delete(Subscription).where(col(Subscription.id) == found.id))
-    return True
+    """Stop following; False if the chat did not follow that (or a request at once did it)."""
+    result = await session.exec(delete(Subscription).where(_following(chat_id, person_id)))
+    return bool(result.rowcount)
 
 
-async def followings(*, session: AsyncSession, chat_id: int) -> list[Following]:
-    """What a chat follows: `all` first, then people by name."""
+async def followings(
+    *, session: AsyncSession, chat_id: int, include_restricted: bool = False
+) -> list[Following]:
+    """What a chat follows: `all` first, then people by name (restricted people only if
+    `include_restricted`: a follow from before they were restricted stays, unshown)."""
     statement = (
         select(Subscription, Person)
         .join(Person, col(Subscription.person_id) == col(Person.id), isouter=True)
         .where(Subscription.chat_id == chat_id)
         .order_by(col(Subscription.scope), col(Person.name))
     )
+    if not include_restricted:
+        statement = statement.where(
+            or_(col(Person.id).is_(None), col(Person.visibility) == Visibility.PUBLIC)
+        )
     rows = (await session.exec(statement)).all()
     return [Following(subscription=s, person=p) for s, p in rows]
 
 
-async def _find(session: AsyncSession, chat_id: int, person_id: int | None) -> Subscription | None:
-    statement = select(Subscription).where(Subscription.chat_id == chat_id)
+def _following(chat_id: int, person_id: int | None) -> ColumnElement[bool]:
+    """The subscription of a chat to a person, or to everyone when `person_id` is None."""
     if person_id is None:
-        statement = statement.where(Subscription.scope == SubscriptionScope.ALL)
-    else:
-        statement = statement.where(Subscription.person_id == person_id)
-    return (await session.exec(statement)).first()
+        return and_(
+            col(Subscription.chat_id) == chat_id, col(Subscription.scope) == SubscriptionScope.ALL
+        )
+    return and_(col(Subscription.chat_id) == chat_id, col(Subscription.person_id) == person_id)
 
 
 async def is_following(*, session: AsyncSession, chat_id: int, person_id: int) -> bool:
-    return await _find(session, chat_id, person_id) is not None
+    found = select(Subscription.id).where(_following(chat_id, person_id)).limit(1)
+    return (await session.exec(found)).first() is not None
 
 
 async def set_quiet_hours(*, session: AsyncSession, chat: Chat, quiet_hours: str | None) -> None:

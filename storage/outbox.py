@@ -28,6 +28,7 @@ from storage.models import (
     Visibility,
     utcnow,
 )
+from storage.visibility import sees_restricted
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
 
 
 async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
-    """One delivery of the event per active chat following its person."""
+    """One delivery of the event per active chat following its person and allowed to see
+    them (visibility is read now: a person restricted since the change reaches editors only)."""
     assert event.id is not None
     person = await session.get(Person, event.person_id)
     public = person is not None and person.visibility == Visibility.PUBLIC
@@ -101,11 +103,13 @@ async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
 
 
 def follows_person(*, person_id: int, public: bool) -> ColumnElement[bool]:
-    """Subscriptions that follow a person: to them, or to everyone when they are public."""
+    """Subscriptions (joined with their chats) that may hear about a person: to them, or to
+    everyone, when they are public; when they are not, only editors' private chats following
+    them, whoever else followed them before."""
     followers: ColumnElement[bool] = col(Subscription.person_id) == person_id
     if public:
-        followers = or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
-    return followers
+        return or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
+    return and_(followers, sees_restricted())
 
 
 async def queue_deliveries(

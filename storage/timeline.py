@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,9 @@ from storage.models import (
     ProcessedUpdate,
     utcnow,
 )
+
+# How long an applied update id is remembered (a redelivery comes within minutes).
+KEEP_PROCESSED_UPDATES = timedelta(days=2)
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -58,6 +61,20 @@ async def claim_update(*, session: AsyncSession, update_id: int | None) -> bool:
 async def update_was_applied(*, session: AsyncSession, update_id: int) -> bool:
     """Whether a change made by this Telegram update was committed (see `claim_update`)."""
     return await session.get(ProcessedUpdate, update_id) is not None
+
+
+async def forget_processed_updates(
+    *, session: AsyncSession, now: datetime, keep: timedelta = KEEP_PROCESSED_UPDATES
+) -> int:
+    """Forget update ids applied longer ago than `keep`; returns how many.
+
+    A redelivered update comes within minutes, and Telegram may start its update ids afresh
+    after a week without updates: an id kept for ever could one day refuse a new command.
+    """
+    result = await session.exec(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < now - keep)
+    )
+    return int(result.rowcount or 0)
 
 
 async def record_change(

@@ -48,6 +48,7 @@ ALLOWED = {
     "sethearing": "Saved for <b>",
     "setasylum": "Saved for <b>",
     "setdetention": "Saved for <b>",
+    "setvisibility": "<b>",  # "<b>Name</b> #id is restricted now: …"
     "undo": "Taken back for <b>",
     "stats": "<b>Deliveries</b>",
 }
@@ -62,6 +63,7 @@ def editor_commands(person: str) -> dict[str, str]:
         "sethearing": f"/sethearing {person} {day} 10:00",
         "setasylum": f"/setasylum {person} refugee",
         "setdetention": f"/setdetention {person} released",
+        "setvisibility": f"/setvisibility {person} restricted",
         "undo": "/undo",
         "stats": "/stats",
     }

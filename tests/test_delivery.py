@@ -135,6 +135,7 @@ async def test_retry_after_pauses_sending_then_the_push_arrives(bot: Story) -> N
 async def test_group_upgraded_to_supergroup_moves_and_gets_the_push(
     bot: Story, database_url: str
 ) -> None:
+    bot.api.set_administrators(GROUP.id, [STRANGER.id])  # in a group, admins choose follows
     await bot.say(STRANGER, "/subscribe Qaisha Aqan", chat=GROUP)
     bot.api.migrate(GROUP.id, SUPERGROUP)
     await _change(bot)
@@ -486,6 +487,7 @@ async def test_digest_to_a_blocked_chat_deactivates_it(bot: Story, database_url:
 async def test_digest_to_a_migrated_group_goes_to_its_new_id(
     bot: Story, database_url: str
 ) -> None:
+    bot.api.set_administrators(GROUP.id, [STRANGER.id])  # in a group, admins choose follows
     await _hold_two_changes_for_a_digest(bot, database_url, STRANGER, GROUP)
     bot.api.migrate(GROUP.id, SUPERGROUP)
     await _digest_hour_now(database_url, GROUP.id)

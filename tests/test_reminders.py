@@ -9,7 +9,16 @@ from sqlmodel import col, select
 
 from storage.engine import create_engine, session_scope
 from storage.following import ensure_chat, subscribe
-from storage.models import Delivery, Event, Hearing, HearingStatus, Person, Visibility
+from storage.models import (
+    Admin,
+    Delivery,
+    Event,
+    Hearing,
+    HearingStatus,
+    Person,
+    Role,
+    Visibility,
+)
 from storage.outbox import expand_due_events
 from storage.people import add_case, add_hearing, add_person, load_person_card, set_hearing
 from storage.reminders import (
@@ -261,6 +270,8 @@ async def test_followers_of_everyone_are_reminded_of_public_people_only(
     await _hearing(engine, restricted_id, HEARING + MINUTE)
     await _chat(engine, GROUP, None, "1h")  # follows everyone
     await _chat(engine, 2, restricted_id, "1h")  # an editor's chat follows them by name
+    async with session_scope(engine) as session:
+        session.add(Admin(user_id=2, role=Role.EDITOR))
     await _chat(engine, 3, public_id, "1h")
     await _chat(engine, 3, None, "1h")  # by name and as everyone: still one reminder
     assert await _scan(engine, HEARING - HOUR + MINUTE) == 3

@@ -1,0 +1,54 @@
+"""Restricted people: who may see them here, and /setvisibility for editors."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+
+from handlers.context import CaseContext, command_args, language
+from handlers.guards import is_editor
+from handlers.i18n import t
+from handlers.parsing import BadArguments, parse_setvisibility
+from handlers.render import person_title
+from handlers.replies import reply, reply_unresolved, reply_usage
+from handlers.who import resolve_who
+from storage.engine import session_scope
+from storage.models import utcnow
+from storage.timeline import claim_update
+from storage.visibility import set_visibility
+
+
+async def sees_restricted_here(session: AsyncSession, update: Update) -> bool:
+    """Restricted people are shown to editors in their private chats, never in a group."""
+    chat = update.effective_chat
+    return chat is not None and chat.type == chat.PRIVATE and await is_editor(session, update)
+
+
+async def setvisibility(update: Update, context: CaseContext) -> None:
+    """`/setvisibility <who> public|restricted`: who may see a person (followers are not told)."""
+    lang = language(update)
+    try:
+        args = parse_setvisibility(command_args(update))
+    except BadArguments as error:
+        await reply_usage(update, "setvisibility", error, lang)
+        return
+    user = update.effective_user
+    async with session_scope(context.services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        found = await resolve_who(
+            session=session,
+            names=context.services.names,
+            who=args.who,
+            include_restricted=await sees_restricted_here(session, update),
+        )
+        changed = found.person is not None and await set_visibility(
+            session=session,
+            person=found.person,
+            visibility=args.visibility,
+            actor_id=user.id if user else None,
+            now=utcnow(),
+        )
+    if found.person is None:
+        await reply_unresolved(update, found, args.who.label, lang)
+        return
+    key = f"visibility.{'' if changed else 'already_'}{args.visibility.value}"
+    await reply(update, t(lang, key, person=person_title(found.person)))
