@@ -41,10 +41,6 @@ class Story:
         await self.api.user_presses(user, message, data)
         return (await self.api.wait_for_messages(message.chat_id, before + 1))[before]
 
-    async def quiet_for(self, seconds: float) -> None:
-        """Let the bot work for a while (to show that something does NOT arrive)."""
-        await asyncio.sleep(seconds)
-
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
     """Wait until `check()` (a look at the database, say) holds; TimeoutError after `seconds`."""

@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import insert
+from sqlmodel import col, func, select
 
 from bot.localapi import Chat as EmulatedChat
 from bot.localapi import LocalBotApi, serve_local_api
 from storage.engine import create_engine, session_scope
-from storage.models import Chat, Subscription
+from storage.models import Chat, Delivery, DeliveryState, Subscription
 from storage.people import get_person_by_name
-from tests.e2e import EDITOR, FOLLOWER, TOKEN, seed
+from tests.e2e import EDITOR, FOLLOWER, TOKEN, eventually, seed
 from tests.factories import change_status
 
 START_SECONDS = 30.0
@@ -96,8 +97,11 @@ async def test_change_made_just_before_a_crash_is_pushed_once_after_restart(
         assert len(api.messages_to(FOLLOWER.id)) == 1
         async with bot_process(env, log):
             pushes = await api.wait_for_messages(FOLLOWER.id, 2, timeout=START_SECONDS)
-            await asyncio.sleep(3)
-        assert len(api.messages_to(FOLLOWER.id)) == 2
+            await until_nothing_is_owed(database_url)
+            # A marker: the next message after the push is the answer to /help.
+            await api.user_sends(FOLLOWER, None, "/help")
+            replies = await api.wait_for_messages(FOLLOWER.id, 3, timeout=START_SECONDS)
+        assert "/find" in (replies[2].text or "") and len(api.messages_to(FOLLOWER.id)) == 3
         assert "asylum status is now <b>refugee</b>" in (pushes[1].text or "")
         assert len(api.messages_to(EDITOR.id)) == 1  # the command was applied once
     assert TOKEN not in log.read_text()
@@ -143,6 +147,25 @@ async def _followers_of_everyone(database_url: str, count: int) -> list[int]:
     return chat_ids
 
 
+async def until_nothing_is_owed(database_url: str) -> None:
+    """Until every delivery is settled: from then on nothing more can be sent."""
+    engine = create_engine(database_url)
+    pending = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+    )
+
+    async def settled() -> bool:
+        async with session_scope(engine) as session:
+            return (await session.exec(pending)).one() == 0
+
+    try:
+        await eventually(settled, START_SECONDS)
+    finally:
+        await engine.dispose()
+
+
 async def test_broadcast_killed_midway_reaches_every_chat_duplicating_only_in_flight_sends(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -171,7 +194,7 @@ async def test_broadcast_killed_midway_reaches_every_chat_duplicating_only_in_fl
             await api.wait_until(
                 lambda: len({m.chat_id for m in api.sent}) == BROADCAST_CHATS, START_SECONDS
             )
-            await asyncio.sleep(2)
+            await until_nothing_is_owed(database_url)
     per_chat = Counter(m.chat_id for m in api.sent)
     duplicated = [chat for chat, count in per_chat.items() if count > 1]
     print(
