@@ -45,7 +45,7 @@ PERSONAS = {
 }
 NAMES = {persona.user.id: persona.key for persona in PERSONAS.values()}
 
-BANNER = f"""casewatch demo — the real bot, a local Bot API, the people of the seed article.
+BANNER = f"""casewatch demo — the real bot, a local Bot API, the people of the demo story.
 You are talking as: {", ".join(f"{p.key} ({p.role})" for p in PERSONAS.values())}.
 Type a message or command (/help). Terminal commands:
   :as NAME      talk as another person      :press N   press button N under the last reply

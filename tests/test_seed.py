@@ -1,4 +1,4 @@
-"""The demo records: the four people of the seed article, as far as it says, loaded once."""
+"""The demo records: the four people of the demo story, as far as it says, loaded once."""
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import func, select
