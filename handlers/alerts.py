@@ -12,7 +12,7 @@ from enum import StrEnum
 from html import escape
 
 from handlers.i18n import t
-from handlers.render import telegram_length
+from handlers.render import fit
 
 EXAMPLES_PER_KIND = 5
 EXAMPLE_LENGTH = 120  # kept of each example
@@ -82,10 +82,4 @@ def render_owner_summary(summary: Summary, language: str) -> str:
 
 def _shown(example: str) -> str:
     """The example HTML-escaped, cut (with "…") to EXAMPLE_ROOM."""
-    shown = ""
-    for char in example:
-        piece = escape(char)
-        if telegram_length(shown + piece) > EXAMPLE_ROOM:
-            return shown + "…"
-        shown += piece
-    return shown
+    return fit(escape(example), EXAMPLE_ROOM)
