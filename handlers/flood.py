@@ -42,6 +42,9 @@ class _Recent:
 
     acted: deque[float] = field(default_factory=deque)
     warned_at: float | None = None
+    # Whether they are an editor (not limited), as looked up at `role_seen_at`.
+    editor: bool = False
+    role_seen_at: float | None = None
 
 
 class FloodLimit:
@@ -95,13 +98,23 @@ class FloodLimit:
         # Twice what is left: forgetting stays rare however many users are active.
         self._forget_above = max(FORGET_ABOVE, 2 * len(self._users))
 
+    async def _is_editor(self, user_id: int, update: Update, context: CaseContext) -> bool:
+        """Whether a user past the limit is an editor: looked up once a window, so a flood
+        costs one query, not one per ignored update."""
+        recent, now = self._users[user_id], self._clock()
+        if recent.role_seen_at is None or recent.role_seen_at <= now - self.window:
+            async with session_scope(context.services.engine) as session:
+                recent.editor = await is_editor(session, update)
+            recent.role_seen_at = now
+        return recent.editor
+
     async def guard(self, update: Update, context: CaseContext) -> None:
         """Stop a command over the sender's limit here: one "slow down", then silence."""
         user = update.effective_user
         if user is None or not _asks_the_bot(update, context):
             return
         admission = self.admit(user.id)
-        if admission is Admission.ACT or await _is_editor(update, context):
+        if admission is Admission.ACT or await self._is_editor(user.id, update, context):
             return
         text = t(language(update), "flood.slow_down")
         if update.callback_query is not None:
@@ -109,11 +122,6 @@ class FloodLimit:
         elif admission is Admission.WARN:
             await reply(update, text)
         raise ApplicationHandlerStop
-
-
-async def _is_editor(update: Update, context: CaseContext) -> bool:
-    async with session_scope(context.services.engine) as session:
-        return await is_editor(session, update)
 
 
 def _asks_the_bot(update: Update, context: CaseContext) -> bool:

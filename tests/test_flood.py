@@ -3,6 +3,8 @@
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
 
 from handlers import flood
 from handlers.flood import Admission, FloodLimit
@@ -94,3 +96,25 @@ async def test_editors_are_not_limited(database_url: str) -> None:
             await bot.api.user_sends(EDITOR, None, f"/find {name}")
         said = await bot.api.wait_for_messages(EDITOR.id, 4)
     assert all((message.text or "").startswith("Found") for message in said)
+
+
+async def test_a_flooders_role_is_looked_up_once_not_for_every_ignored_command(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[int] = []
+    looked_up = flood.is_editor
+
+    async def counted(session: AsyncSession, update: Update) -> bool:
+        lookups.append(update.update_id)
+        return await looked_up(session, update)
+
+    monkeypatch.setattr(flood, "is_editor", counted)
+    async with story(database_url, flood_commands_per_minute=2) as bot:
+        for _ in range(10):
+            await bot.api.user_sends(FOLLOWER, None, "/find kaisha")
+        said = await bot.api.wait_for_messages(FOLLOWER.id, 3)
+        # The button is handled after the ignored commands before it (one chat, in order).
+        await bot.api.user_presses(FOLLOWER, said[0], said[0].callback_data[0])
+        await bot.api.wait_until(lambda: bool(bot.api.callback_answers))
+    assert said[2].text == SLOW_DOWN and len(bot.api.messages_to(FOLLOWER.id)) == 3
+    assert len(lookups) == 1
