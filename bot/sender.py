@@ -383,7 +383,9 @@ class Sender:
                 alerts=self.alerts,
             )
         except Exception as error:
-            log.error("could not settle failed deliveries %s: %s", _ids(outgoings), type(error))
+            log.error(
+                "could not settle failed deliveries %s: %s", _ids(outgoings), type(error).__name__
+            )
             self.alerts.note(AlertKind.BROKEN, f"settling a failure: {type(error).__name__}")
             return decision
         if decision.action is Action.MIGRATE:
