@@ -1,11 +1,11 @@
 """Small record makers shared by the tests."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Event, Person
-from storage.people import StatusField, set_status
+from storage.people import StatusField, set_hearing, set_status
 
 
 async def change_status(
@@ -26,6 +26,27 @@ async def change_status(
         status=status,
         since=None,
         source=None,
+        actor_id=actor_id,
+        grace=grace,
+    )
+
+
+async def change_hearing(
+    session: AsyncSession,
+    person: Person | None,
+    local_start: datetime,
+    *,
+    grace: timedelta = timedelta(0),
+    actor_id: int = 1,
+) -> Event | None:
+    """An editor's /sethearing, in the default court time zone, with no place."""
+    assert person is not None
+    return await set_hearing(
+        session=session,
+        person=person,
+        local_start=local_start,
+        place=None,
+        default_tz="Asia/Almaty",
         actor_id=actor_id,
         grace=grace,
     )

@@ -20,7 +20,7 @@ from storage.models import (
     Visibility,
 )
 from storage.outbox import expand_due_events
-from storage.people import add_case, add_hearing, add_person, load_person_card, set_hearing
+from storage.people import add_case, add_hearing, add_person, load_person_card
 from storage.reminders import (
     chat_offsets,
     due_offset,
@@ -30,6 +30,7 @@ from storage.reminders import (
     stored_offsets,
 )
 from storage.timeline import load_value
+from tests.factories import change_hearing
 
 NOW = datetime(2030, 3, 1, 5, 0, tzinfo=UTC)
 HEARING = NOW + timedelta(days=10)
@@ -305,16 +306,7 @@ async def test_reminder_waits_until_the_hearing_change_is_out_of_its_grace_windo
     local = (now + 40 * MINUTE).astimezone(ZONE).replace(tzinfo=None, second=0, microsecond=0)
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
-        assert person is not None
-        await set_hearing(
-            session=session,
-            person=person,
-            local_start=local,
-            place=None,
-            default_tz="Asia/Almaty",
-            actor_id=1,
-            grace=timedelta(seconds=60),
-        )
+        await change_hearing(session, person, local, grace=timedelta(seconds=60))
     assert await _scan(engine, now) == 0  # the editor may still correct or undo it
     async with session_scope(engine) as session:
         await expand_due_events(session=session, now=now + 2 * MINUTE)

@@ -17,12 +17,11 @@ from storage.people import (
     UndoResult,
     add_person,
     next_hearing,
-    set_hearing,
     undo_last_change,
 )
 from storage.timeline import push_progress
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, story
-from tests.factories import change_status
+from tests.factories import change_hearing, change_status
 from tests.test_authorization import make_editor
 from tests.test_e2e import until_stored
 
@@ -139,15 +138,8 @@ async def test_another_editors_change_to_another_field_does_not_block_undo(
 async def _set_hearing(engine: AsyncEngine, person_id: int, day: int, actor_id: int) -> None:
     async with session_scope(engine) as session:
         person = await session.get(Person, person_id)
-        assert person is not None
-        await set_hearing(
-            session=session,
-            person=person,
-            local_start=datetime(2030, 12, day, 10, 0),
-            place=None,
-            default_tz="Asia/Almaty",
-            actor_id=actor_id,
-            grace=GRACE,
+        await change_hearing(
+            session, person, datetime(2030, 12, day, 10, 0), grace=GRACE, actor_id=actor_id
         )
 
 
