@@ -28,6 +28,7 @@ from handlers.registry import COMMANDS, add_handlers
 from handlers.who import KnownNames
 from storage.admins import sync_owners
 from storage.engine import create_engine, session_scope
+from storage.secrets import BUTTONS, shared_secret
 
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
 OUTBOX_JOB = "outbox"
@@ -154,6 +155,7 @@ async def start_services(settings: Settings) -> Services:
     async with session_scope(engine) as session:
         await sync_owners(session=session, owner_ids=settings.admin_ids)
         await names.catch_up(session)
+        button_key = await shared_secret(session=session, name=BUTTONS)
     return Services(
         engine=engine,
         names=names,
@@ -161,6 +163,7 @@ async def start_services(settings: Settings) -> Services:
         grace=timedelta(seconds=settings.notify_grace_seconds),
         owner_ids=settings.admin_ids,
         alerts=OwnerAlerts(settings.admin_ids),
+        button_key=button_key,
     )
 
 

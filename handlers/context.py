@@ -23,6 +23,7 @@ class Services:
     grace: timedelta
     owner_ids: frozenset[int]
     alerts: OwnerAlerts  # what the owners should know, sent in summaries by a bot job
+    button_key: bytes  # signs button data (handlers/buttons.py)
 
 
 SERVICES = "services"

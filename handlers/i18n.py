@@ -1,12 +1,18 @@
 """Translations: one gettext catalogue per language (handlers/locales/*.po), English fallback.
 
 Message ids are stable keys (`find.no_match`); texts use `{name}` placeholders, and the
-caller passes values already HTML-escaped.
+caller passes values already HTML-escaped. A key with plural forms (`msgid_plural` in the
+catalogue) is chosen by its `count` through gettext's `ngettext`, with each language's own
+plural rule (Russian: 1 человек, 2 человека, 5 человек).
 """
 
 from functools import cache
+from gettext import GNUTranslations
+from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "ru", "kk")
@@ -14,15 +20,33 @@ FALLBACK = "en"
 LOCALES = Path(__file__).parent / "locales"
 
 
-@cache
-def catalogue(language: str) -> dict[str, str]:
-    """Every translated text of one language, by key."""
+def _read(language: str) -> Catalog:
     with (LOCALES / f"{language}.po").open("rb") as po_file:
-        return {
-            str(message.id): str(message.string)
-            for message in read_po(po_file)
-            if message.id and message.string
-        }
+        return read_po(po_file, locale=language)
+
+
+@cache
+def catalogue(language: str) -> dict[str, tuple[str, ...]]:
+    """Every translated text of one language, by key: one text, or one per plural form."""
+    texts: dict[str, tuple[str, ...]] = {}
+    for message in _read(language):
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if key and all(forms):
+            texts[str(key)] = tuple(str(form) for form in forms)
+    return texts
+
+
+@cache
+def translations(language: str) -> GNUTranslations:
+    """The language's catalogue compiled for gettext, falling back to English."""
+    compiled = BytesIO()
+    write_mo(compiled, _read(language))
+    compiled.seek(0)
+    found = GNUTranslations(compiled)
+    if language != FALLBACK:
+        found.add_fallback(translations(FALLBACK))
+    return found
 
 
 def language_of(code: str | None) -> str:
@@ -32,6 +56,12 @@ def language_of(code: str | None) -> str:
 
 
 def t(language: str, key: str, /, **params: object) -> str:
-    """The text for `key` in `language` (English when it has none), placeholders filled."""
-    text = catalogue(language).get(key) or catalogue(FALLBACK)[key]
+    """The text for `key` in `language` (English when it has none), placeholders filled;
+    for a key with plural forms, the form its `count` takes."""
+    found = translations(language)
+    count = params.get("count")
+    if len(catalogue(FALLBACK)[key]) > 1 and isinstance(count, int):
+        text = found.ngettext(key, key, count)
+    else:
+        text = found.gettext(key)
     return text.format(**params) if params else text

@@ -118,6 +118,18 @@ class DeliveryState(StrEnum):
 class SubscriptionScope(StrEnum):
     PERSON = "person"
     ALL = "all"
+    COURT = "court"  # every person whose case is at the court named in `place`
+    CITY = "city"  # every person whose case is in the city named in `place`
+
+
+class ChangeKind(StrEnum):
+    """What a follow may choose to hear about (`Subscription.kinds`); each event kind is one."""
+
+    HEARINGS = "hearings"
+    ASYLUM = "asylum"
+    DETENTION = "detention"
+    VERDICTS = "verdicts"
+    NOTES = "notes"
 
 
 # --- people and their proceedings -------------------------------------------------------
@@ -195,6 +207,8 @@ class HearingBase(SQLModel):
     kind: str | None = Field(default=None, max_length=60)
     status: str = Field(default=HearingStatus.SCHEDULED, max_length=20)
     outcome: str | None = Field(default=None, sa_type=Text)
+    # Raised each time the date, time or status changes: calendar apps update, not duplicate.
+    sequence: int = 0
 
 
 class Hearing(HearingBase, table=True):
@@ -247,7 +261,8 @@ class Chat(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """A chat following one person (`person_id`) or everyone (`scope` = all)."""
+    """A chat following one person (`person_id`), everyone (`scope` = all), or a court or a
+    city (`place`: every person whose case is there, people added later included)."""
 
     __table_args__ = (
         UniqueConstraint("chat_id", "scope", "person_id", name="uq_subscription"),
@@ -259,6 +274,17 @@ class Subscription(SQLModel, table=True):
             sqlite_where=text("scope = 'all'"),
             postgresql_where=text("scope = 'all'"),
         ),
+        # ... and one follow of each court or city per chat.
+        Index(
+            "uq_subscription_place",
+            "chat_id",
+            "scope",
+            "place",
+            unique=True,
+            sqlite_where=text("place IS NOT NULL"),
+            postgresql_where=text("place IS NOT NULL"),
+        ),
+        Index("ix_subscription_place", "scope", "place"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -267,8 +293,27 @@ class Subscription(SQLModel, table=True):
     person_id: int | None = Field(
         default=None, foreign_key="person.id", index=True, sa_type=BigInteger
     )
-    kinds: str | None = Field(default=None, max_length=300)  # comma-separated; None: every kind
+    place: str | None = Field(default=None, max_length=200)
+    # Comma-separated `ChangeKind`s this follow hears about; None: every kind.
+    kinds: str | None = Field(default=None, max_length=300)
+    muted: bool = False  # kept, but tells nothing until unmuted
     created_at: datetime = _when(default_now=True)
+
+
+class NameWatch(SQLModel, table=True):
+    """A chat waiting for a name nobody has entered yet: told when a person with a matching
+    spelling is added, until `expires_at` (then told that the watch ended, `ended_at`)."""
+
+    __tablename__ = "name_watch"
+    __table_args__ = (UniqueConstraint("chat_id", "key", name="uq_name_watch"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    chat_id: int = Field(foreign_key="chat.id", index=True, sa_type=BigInteger)
+    name: str = Field(max_length=200)  # as the subscriber typed it
+    key: str = Field(max_length=200, index=True)  # storage.names.name_key of `name`
+    created_at: datetime = _when(default_now=True)
+    expires_at: datetime = _when(index=True)
+    ended_at: datetime | None = _when(default=None)
 
 
 class Delivery(SQLModel, table=True):
@@ -318,6 +363,15 @@ class AuditEntry(SQLModel, table=True):
     person_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     detail: str | None = Field(default=None, sa_type=Text)
     at: datetime = _when(default_now=True)
+
+
+class Secret(SQLModel, table=True):
+    """Random keys made once and shared by every process: they sign button data and derive
+    calendar UIDs, so both survive restarts and mean the same in every process."""
+
+    name: str = Field(primary_key=True, max_length=60)
+    value: str = Field(max_length=200)
+    created_at: datetime = _when(default_now=True)
 
 
 class ProcessedUpdate(SQLModel, table=True):

@@ -7,10 +7,11 @@ from pathlib import Path
 from string import Formatter
 
 import pytest
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from handlers import i18n
-from handlers.i18n import FALLBACK, LANGUAGES, catalogue, language_of, t
+from handlers.i18n import FALLBACK, LANGUAGES, catalogue, language_of, t, translations
 
 TRANSLATIONS = [language for language in LANGUAGES if language != FALLBACK]
 
@@ -57,19 +58,35 @@ def test_every_language_has_exactly_the_english_keys(language: str) -> None:
 
 @pytest.mark.parametrize("language", TRANSLATIONS)
 def test_translations_keep_the_english_placeholders(language: str) -> None:
-    english = catalogue(FALLBACK)
+    english = {key: placeholders(" ".join(forms)) for key, forms in catalogue(FALLBACK).items()}
     differing = {
-        key: (placeholders(english[key]), placeholders(text))
-        for key, text in catalogue(language).items()
-        if key in english and placeholders(text) != placeholders(english[key])
+        key: (english[key], [placeholders(form) for form in forms])
+        for key, forms in catalogue(language).items()
+        if key in english and any(placeholders(form) != english[key] for form in forms)
     }
     assert differing == {}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_keys_have_every_plural_form_of_the_language(language: str) -> None:
+    plural_in_english = {key for key, forms in catalogue(FALLBACK).items() if len(forms) > 1}
+    forms_needed = get_plural(language).num_plurals
+    wrong = {
+        key: len(forms)
+        for key, forms in catalogue(language).items()
+        if (key in plural_in_english) != (len(forms) > 1)
+        or (len(forms) > 1 and len(forms) != forms_needed)
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_every_text_is_balanced_telegram_html(language: str) -> None:
-    texts = catalogue(language)
-    broken = {key: problems for key in texts if (problems := html_problems(texts[key]))}
+    broken = {
+        key: problems
+        for key, forms in catalogue(language).items()
+        if (problems := [problem for form in forms for problem in html_problems(form)])
+    }
     assert broken == {}
 
 
@@ -100,12 +117,20 @@ def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty locale directory in place of the real one, with no catalogue cached."""
     monkeypatch.setattr(i18n, "LOCALES", tmp_path)
     catalogue.cache_clear()
+    translations.cache_clear()
     yield tmp_path
     catalogue.cache_clear()
+    translations.cache_clear()
 
 
-def _write_po(directory: Path, language: str, texts: dict[str, str]) -> None:
-    entries = "".join(f'\nmsgid "{key}"\nmsgstr "{text}"\n' for key, text in texts.items())
+def _write_po(directory: Path, language: str, texts: dict[str, str | list[str]]) -> None:
+    entries = "".join(
+        f'\nmsgid "{key}"\nmsgstr "{text}"\n'
+        if isinstance(text, str)
+        else f'\nmsgid "{key}"\nmsgid_plural "{key}"\n'
+        + "".join(f'msgstr[{index}] "{form}"\n' for index, form in enumerate(text))
+        for key, text in texts.items()
+    )
     header = (
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
         f'"Language: {language}\\n"\n'
@@ -126,6 +151,34 @@ def test_an_empty_translation_is_said_in_english(locales: Path) -> None:
     _write_po(locales, "kk", {"greet": ""})
 
     assert t("kk", "greet") == "Hello"
+
+
+def test_plural_forms_follow_each_languages_rule(locales: Path) -> None:
+    _write_po(locales, "en", {"people": ["{count} person", "{count} people"]})
+    _write_po(
+        locales, "ru", {"people": ["{count} человек", "{count} человека", "{count} человек"]}
+    )
+
+    said = [t("ru", "people", count=n) for n in (1, 2, 5, 11, 21, 22, 25, 111)]
+
+    assert said == [
+        "1 человек",
+        "2 человека",
+        "5 человек",
+        "11 человек",
+        "21 человек",
+        "22 человека",
+        "25 человек",
+        "111 человек",
+    ]
+    assert [t("en", "people", count=n) for n in (1, 2)] == ["1 person", "2 people"]
+
+
+def test_plural_key_missing_in_a_language_is_said_in_english(locales: Path) -> None:
+    _write_po(locales, "en", {"people": ["{count} person", "{count} people"]})
+    _write_po(locales, "kk", {})
+
+    assert t("kk", "people", count=3) == "3 people"
 
 
 @pytest.mark.parametrize(
