@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.localapi import SentMessage, User
 from handlers.buttons import button_data
@@ -28,6 +29,7 @@ from storage.models import (
     Delivery,
     Event,
     EventKind,
+    Person,
     Role,
     Subscription,
     SubscriptionScope,
@@ -174,6 +176,15 @@ async def test_a_restricted_person_reaches_only_editors_following_them_by_name(
     assert await _told(engine, person_id, EventKind.NOTE) == {EDITOR_ID}
 
 
+async def _followed_by(
+    session: AsyncSession, chat_id: int, *, include_restricted: bool
+) -> set[int]:
+    """The people a chat follows, as the calendar and others ask for them."""
+    followed = followed_person_ids(chat_id=chat_id, include_restricted=include_restricted)
+    people = await session.exec(select(Person.id).where(col(Person.id).in_(followed)))
+    return {person_id for person_id in people.all() if person_id is not None}
+
+
 async def test_the_people_a_chat_follows_by_any_kind_of_follow(engine: AsyncEngine) -> None:
     qaisha = await _person_at(engine, "Qaisha Aqan")
     sairagul = await _person_at(engine, "Sairagul Sauytbay", court="Almaty court", city="Almaty")
@@ -184,15 +195,9 @@ async def test_the_people_a_chat_follows_by_any_kind_of_follow(engine: AsyncEngi
     later = await _person_at(engine, "Murager Alimuly")
 
     async with session_scope(engine) as session:
-        by_city = set(
-            (await session.exec(followed_person_ids(chat_id=1, include_restricted=False))).all()
-        )
-        with_hidden = set(
-            (await session.exec(followed_person_ids(chat_id=1, include_restricted=True))).all()
-        )
-        everyone = set(
-            (await session.exec(followed_person_ids(chat_id=2, include_restricted=True))).all()
-        )
+        by_city = await _followed_by(session, 1, include_restricted=False)
+        with_hidden = await _followed_by(session, 1, include_restricted=True)
+        everyone = await _followed_by(session, 2, include_restricted=True)
     assert by_city == {qaisha, later}
     assert with_hidden == {qaisha, later, hidden}
     assert everyone == {qaisha, sairagul, later}
