@@ -32,6 +32,7 @@ from handlers.following import (
 )
 from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, person
 from handlers.reminders import remind
@@ -40,6 +41,7 @@ from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
 
+LANGUAGE = -3
 FLOOD = -2
 GUARDS = -1
 # After the default group: the gate, then what the bot says to anything nobody took.
@@ -60,6 +62,7 @@ COMMANDS = {
     "remind": remind,
     "quiet": quiet,
     "digest": digest,
+    "lang": lang_command,
     "addperson": addperson,
     "sethearing": sethearing,
     "setasylum": setasylum,
@@ -74,6 +77,7 @@ def add_handlers(
     application: Application[Any, Any, Any, Any, Any, Any], *, commands_per_minute: int
 ) -> None:
     flood = FloodLimit(limit=commands_per_minute)
+    application.add_handler(TypeHandler(Update, load_language), group=LANGUAGE)
     application.add_handler(TypeHandler(Update, flood.guard), group=FLOOD)
     application.add_handler(
         CommandHandler(EDITOR_COMMANDS, editors_only, filters=NEW), group=GUARDS
@@ -81,6 +85,7 @@ def add_handlers(
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
+    application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
     application.add_handler(membership_handler())
