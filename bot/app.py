@@ -74,6 +74,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 tz=settings.casewatch_tz,
             ),
             alerts=services.alerts,
+            button_key=services.button_key,
         )
         application.bot_data[SENDER] = sender
         await sender.start()

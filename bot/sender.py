@@ -81,10 +81,12 @@ class Sender:
         pacer: Pacer,
         settings: SenderSettings,
         alerts: OwnerAlerts,
+        button_key: bytes,
     ) -> None:
         self.bot, self.request, self.engine, self.pacer = bot, request, engine, pacer
         self.settings = settings
         self.alerts = alerts
+        self.button_key = button_key  # signs the card button under each push
         self._send_url = f"{bot.base_url}/sendMessage"
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -341,7 +343,10 @@ class Sender:
         message = self._messages.get(key)
         if message is None:
             text = render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
-            message = (split_message(text), card_buttons([outgoing.person]).to_json())
+            message = (
+                split_message(text),
+                card_buttons([outgoing.person], self.button_key).to_json(),
+            )
             self._messages[key] = message
             if len(self._messages) > 1024:
                 self._messages.popitem(last=False)

@@ -32,11 +32,12 @@ from handlers.following import (
 )
 from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.history import history, history_pressed
 from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
-from handlers.lookup import card_pressed, find, hearings, person
+from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
 from handlers.reminders import remind
-from handlers.replies import CARD, FOLLOW, UNFOLLOW
+from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
@@ -55,6 +56,7 @@ COMMANDS = {
     "help": help_command,
     "find": find,
     "person": person,
+    "history": history,
     "hearings": hearings,
     "subscribe": subscribe_command,
     "unsubscribe": unsubscribe_command,
@@ -86,6 +88,8 @@ def add_handlers(
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
+    application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))
+    application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
     application.add_handler(membership_handler())

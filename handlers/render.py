@@ -19,7 +19,8 @@ from babel.lists import format_list
 from handlers.i18n import LANGUAGES, key_for, t
 from handlers.writing import kazakh_ablative, reader_name
 from storage.following import Following
-from storage.models import Event, EventKind, Person
+from storage.history import PersonHearings
+from storage.models import Case, Event, EventKind, Hearing, HearingStatus, Person
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
@@ -532,3 +533,47 @@ def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
         return t(language, "remind.off")
     lengths = [format_duration(offset, language) for offset in offsets]
     return t(language, "remind.on", offsets=format_list(lengths, locale=_locale(language)))
+
+
+def render_history(person: Person, events: Sequence[Event], tz: str, language: str) -> str:
+    """A page of /history: each change with its date (the court's time), old → new, source."""
+    lines = [t(language, "history.title", person=person_title(person))]
+    if not events:
+        lines.append(t(language, "history.empty"))
+    for event in events:
+        when = format_when(event.effective_at, tz, language)
+        change = describe_event(event, language) + _source(event.source, language)
+        lines.append(f"• <b>{when}</b> — {change}")
+    return fit("\n".join(lines))
+
+
+def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool) -> str:
+    if hearing.starts_at is not None:
+        line = format_when(hearing.starts_at, case.tz, language)
+    else:
+        line = escape(hearing.date_note or "—")
+    if place := hearing.place or case.court:
+        line += f", {escape(place)}"
+    if gone_by or hearing.status != HearingStatus.SCHEDULED:
+        line += " — " + t(language, f"hearing_status.{hearing.status}")
+    if hearing.outcome:
+        line += f": <i>{escape(hearing.outcome)}</i>"
+    return f"• {line}"
+
+
+def render_person_hearings(person: Person, hearings: PersonHearings, language: str) -> str:
+    """A person's hearings (the court's local time): to come, soonest first; then the last
+    ones gone by, each with its status."""
+    lines = [t(language, "person_hearings.title", person=person_title(person))]
+    if not hearings.upcoming:
+        lines.append(t(language, "person_hearings.none_ahead"))
+    lines += [
+        _hearing_line(hearing, case, language, gone_by=False)
+        for hearing, case in hearings.upcoming
+    ]
+    if hearings.past:
+        lines.append(t(language, "person_hearings.past"))
+        lines += [
+            _hearing_line(hearing, case, language, gone_by=True) for hearing, case in hearings.past
+        ]
+    return fit("\n".join(lines))
