@@ -1,7 +1,8 @@
 """In a group, only its administrators change whom it follows and how it hears of them.
 
 A guard (registered in the guard group for group chats only) refuses everyone else: the
-follow commands and buttons always, /remind, /quiet, /digest and /lang when they change something
+follow commands and buttons always (the /subscriptions buttons that change a follow too;
+paging and looking are for anyone), /remind, /quiet, /digest and /lang when they change something
 (shown without arguments, the settings are for anyone to read). Telegram is asked who
 administers the group (getChatMember), and the answer is trusted for a few minutes.
 """
@@ -19,6 +20,7 @@ from telegram.ext import (
 )
 
 from handlers.context import CaseContext, language
+from handlers.following import FOLLOWING_CHANGES
 from handlers.i18n import t
 from handlers.language import LANG
 from handlers.replies import FOLLOW, UNFOLLOW, reply
@@ -63,6 +65,8 @@ def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
         CommandHandler(SETTING_COMMANDS, group_admins_only, filters=groups, has_args=True),
         # A button press has no chat filter: the guard lets private chats through itself.
         CallbackQueryHandler(group_admins_only, pattern=f"^({FOLLOW}|{UNFOLLOW}|{LANG}):"),
+        # So are the buttons that change a follow (kinds, mute, unfollow, a court to follow).
+        CallbackQueryHandler(group_admins_only, pattern=f"^({'|'.join(FOLLOWING_CHANGES)}):"),
     ]
 
 

@@ -25,7 +25,9 @@ from handlers.editing import addperson, setasylum, setdetention, sethearing, und
 from handlers.errors import on_error
 from handlers.flood import FloodLimit
 from handlers.following import (
+    FOLLOWING_ACTIONS,
     follow_pressed,
+    following_pressed,
     subscribe_command,
     subscriptions,
     unsubscribe_command,
@@ -95,6 +97,9 @@ def add_handlers(
     application.add_handler(membership_handler())
     application.add_handler(
         CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
+    )
+    application.add_handler(
+        CallbackQueryHandler(following_pressed, pattern=f"^({'|'.join(FOLLOWING_ACTIONS)}):")
     )
     _add_fallbacks(application)
     application.add_error_handler(on_error)

@@ -18,9 +18,18 @@ from babel.lists import format_list
 
 from handlers.i18n import LANGUAGES, key_for, t
 from handlers.writing import kazakh_ablative, reader_name
-from storage.following import Following
+from storage.following import Following, chosen_kinds
 from storage.history import PersonHearings
-from storage.models import Case, Event, EventKind, Hearing, HearingStatus, Person
+from storage.models import (
+    Case,
+    ChangeKind,
+    Event,
+    EventKind,
+    Hearing,
+    HearingStatus,
+    Person,
+    SubscriptionScope,
+)
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
@@ -29,6 +38,7 @@ from storage.timeline import load_value
 
 MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
+_LABEL = 48  # characters of a button's label
 
 
 def telegram_length(text: str) -> int:
@@ -467,15 +477,64 @@ def render_stats(stats: DeliveryStats, language: str) -> str:
     )
 
 
-def render_followings(followings: Sequence[Following], language: str) -> str:
+def following_title(following: Following, language: str) -> str:
+    """What a follow takes in: a person, everyone, or a court or a city."""
+    subscription = following.subscription
+    if following.person is not None:
+        return person_title(following.person)
+    if subscription.scope == SubscriptionScope.ALL:
+        return t(language, "following.everyone")
+    place = f"<b>{escape(subscription.place or '')}</b>"
+    return t(language, f"following.{subscription.scope}", place=place)
+
+
+def following_label(following: Following, language: str) -> str:
+    """`following_title` as plain text, short enough for a button."""
+    subscription = following.subscription
+    if following.person is not None:
+        label = following.person.name
+    elif subscription.scope == SubscriptionScope.ALL:
+        label = t(language, "following.everyone")
+    else:
+        label = t(language, f"following.{subscription.scope}", place=subscription.place or "")
+    return label if len(label) <= _LABEL else label[: _LABEL - 1] + _ELLIPSIS
+
+
+def _kinds_heard(following: Following, language: str) -> str:
+    kinds = chosen_kinds(following.subscription)
+    if len(kinds) == len(ChangeKind):
+        return t(language, "following.every_kind")
+    named = [t(language, f"following.kind_{kind}") for kind in kinds]
+    return format_list(named, locale=_locale(language))
+
+
+def render_followings(
+    followings: Sequence[Following], language: str, *, first: int = 1, total: int | None = None
+) -> str:
+    """The /subscriptions list (one page of it: numbered from `first`, of `total`)."""
     if not followings:
         return t(language, "subscriptions.none")
     lines = [t(language, "subscriptions.title")]
-    for following in followings:
-        if following.person is None:
-            lines.append("• " + t(language, "subscriptions.all"))
-        else:
-            lines.append(f"• {person_title(following.person)}")
+    for number, following in enumerate(followings, first):
+        line = f"{number}. {following_title(following, language)} — "
+        line += _kinds_heard(following, language)
+        if following.subscription.muted:
+            line += " · " + t(language, "following.muted_mark")
+        lines.append(line)
+    if total is not None and total > len(followings):
+        last = first + len(followings) - 1
+        lines.append(t(language, "following.shown", first=first, last=last, count=total))
+    return fit("\n".join(lines))
+
+
+def render_following(following: Following, language: str) -> str:
+    """One follow, as its buttons change it: what it takes in, what it tells, muted or not."""
+    lines = [
+        following_title(following, language),
+        t(language, "following.tells", kinds=_kinds_heard(following, language)),
+    ]
+    if following.subscription.muted:
+        lines.append(t(language, "following.muted"))
     return fit("\n".join(lines))
 
 
