@@ -5,6 +5,7 @@ from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
+from handlers.name_watches import offer_name_watch, reply_name_watches
 from handlers.parsing import BadArguments, Who, parse_target
 from handlers.render import person_title, render_followings
 from handlers.replies import (
@@ -43,6 +44,7 @@ async def subscriptions(update: Update, context: CaseContext) -> None:
             include_restricted=await sees_restricted_here(session, update),
         )
     await reply(update, render_followings(rows, language(update)))
+    await reply_name_watches(update, context)
 
 
 async def follow_pressed(update: Update, context: CaseContext) -> None:
@@ -73,7 +75,10 @@ async def _change_following(
             changed = await _apply(session, update, found.person, follow=follow)
     if changed is None:
         assert target is not None
-        await reply_unresolved(update, found, target.label, lang)
+        if follow:
+            await offer_name_watch(update, context, found, target)
+        else:
+            await reply_unresolved(update, found, target.label, lang)
         return
     outcome = "done" if changed else ("already" if follow else "not")
     key = f"{command}.{'all_' if found.person is None else ''}{outcome}"

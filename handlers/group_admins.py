@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
+from handlers.name_watches import UNWATCH, WATCH
 from handlers.replies import FOLLOW, UNFOLLOW, reply
 
 GROUP_ADMINS = "group_admins"
@@ -62,6 +63,7 @@ def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
         CommandHandler(SETTING_COMMANDS, group_admins_only, filters=groups, has_args=True),
         # A button press has no chat filter: the guard lets private chats through itself.
         CallbackQueryHandler(group_admins_only, pattern=f"^({FOLLOW}|{UNFOLLOW}):"),
+        CallbackQueryHandler(group_admins_only, pattern=f"^({WATCH}|{UNWATCH}):"),
     ]
 
 

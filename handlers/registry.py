@@ -34,6 +34,7 @@ from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
 from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, person
+from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
 from handlers.start import help_command, start
@@ -87,6 +88,8 @@ def add_handlers(
     application.add_handler(
         CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
     )
+    application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
+    application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 
