@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
+from handlers.name_watches import offer_name_watch, reply_name_watches
 from handlers.parsing import BadArguments, PlaceName, Who, parse_target
 from handlers.render import (
     following_label,
@@ -88,6 +89,7 @@ async def subscriptions(update: Update, context: CaseContext) -> None:
     async with session_scope(context.services.engine) as session:
         view = await _list_view(session, update, context, page=1)
     await reply(update, view.text, view.markup)
+    await reply_name_watches(update, context)
 
 
 async def follow_pressed(update: Update, context: CaseContext) -> None:
@@ -156,7 +158,12 @@ async def _change_following(update: Update, context: CaseContext, *, follow: boo
             changed = await _apply(session, update, found.person, follow=follow)
     if changed is None:
         assert target is not None
-        await reply_unresolved(update, found, target.label, lang, key=context.services.button_key)
+        if follow:
+            await offer_name_watch(update, context, found, target)
+        else:
+            await reply_unresolved(
+                update, found, target.label, lang, key=context.services.button_key
+            )
         return
     await _reply_changed(update, context, found.person, follow=follow, changed=changed)
 

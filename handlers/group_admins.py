@@ -23,6 +23,7 @@ from handlers.context import CaseContext, language
 from handlers.following import FOLLOWING_CHANGES
 from handlers.i18n import t
 from handlers.language import LANG
+from handlers.name_watches import UNWATCH, WATCH
 from handlers.replies import FOLLOW, UNFOLLOW, reply
 
 GROUP_ADMINS = "group_admins"
@@ -67,6 +68,7 @@ def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
         CallbackQueryHandler(group_admins_only, pattern=f"^({FOLLOW}|{UNFOLLOW}|{LANG}):"),
         # So are the buttons that change a follow (kinds, mute, unfollow, a court to follow).
         CallbackQueryHandler(group_admins_only, pattern=f"^({'|'.join(FOLLOWING_CHANGES)}):"),
+        CallbackQueryHandler(group_admins_only, pattern=f"^({WATCH}|{UNWATCH}):"),
     ]
 
 

@@ -38,6 +38,7 @@ from handlers.history import history, history_pressed
 from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
+from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
 from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from handlers.start import help_command, start
@@ -101,6 +102,8 @@ def add_handlers(
     application.add_handler(
         CallbackQueryHandler(following_pressed, pattern=f"^({'|'.join(FOLLOWING_ACTIONS)}):")
     )
+    application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
+    application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 

@@ -27,6 +27,7 @@ from storage.models import (
     EventKind,
     Hearing,
     HearingStatus,
+    NameWatch,
     Person,
     SubscriptionScope,
 )
@@ -635,4 +636,54 @@ def render_person_hearings(person: Person, hearings: PersonHearings, language: s
         lines += [
             _hearing_line(hearing, case, language, gone_by=True) for hearing, case in hearings.past
         ]
+    return fit("\n".join(lines))
+
+
+# --- name watches ----------------------------------------------------------------------------
+
+
+def format_day(moment: datetime, language: str) -> str:
+    """`2 March 2027` (the day in Almaty's calendar is close enough for a 90-day watch)."""
+    return format_date(moment.date(), "d MMMM y", locale=_locale(language))
+
+
+def render_watch_offer(name: str, language: str) -> str:
+    """Nobody is called `name` yet: the offer to watch for it (the name is the one bold part;
+    the Watch button reads it back from there)."""
+    return t(language, "watch.offer", name=escape(name))
+
+
+def render_watch_started(watch: NameWatch, language: str, *, already: bool = False) -> str:
+    key = "watch.already" if already else "watch.started"
+    return t(language, key, name=escape(watch.name), date=format_day(watch.expires_at, language))
+
+
+def render_watch_match(
+    watched: str, changes: Sequence[Event], person: Person, language: str
+) -> str:
+    """A person just added matches a watched name: which, and the push about them."""
+    header = t(language, "watch.matched", name=escape(watched))
+    return f"{header}\n{render_push(changes, person, language)}"
+
+
+def render_watch_ended(watch: NameWatch, language: str) -> str:
+    """The note sent when a watch's time is up."""
+    return t(language, "watch.ended", name=escape(watch.name))
+
+
+def render_name_watches(watches: Sequence[NameWatch], language: str) -> str:
+    """The names a chat watches for (for /subscriptions; empty when it watches for none)."""
+    if not watches:
+        return ""
+    lines = [t(language, "watches.title")]
+    lines += [
+        "• "
+        + t(
+            language,
+            "watches.item",
+            name=escape(watch.name),
+            date=format_day(watch.expires_at, language),
+        )
+        for watch in watches
+    ]
     return fit("\n".join(lines))
