@@ -12,6 +12,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.calendar import CALENDAR_BUTTON, calendar, calendar_pressed
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -60,6 +61,7 @@ COMMANDS = {
     "remind": remind,
     "quiet": quiet,
     "digest": digest,
+    "calendar": calendar,
     "addperson": addperson,
     "sethearing": sethearing,
     "setasylum": setasylum,
@@ -81,6 +83,7 @@ def add_handlers(
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
+    application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR_BUTTON}:"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
     application.add_handler(membership_handler())
