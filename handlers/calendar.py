@@ -39,19 +39,19 @@ async def calendar(update: Update, context: CaseContext) -> None:
     """`/calendar [<who>]`: the hearings of everyone the chat follows, or of one person."""
     lang = language(update)
     text = command_args(update)
-    if text:
-        try:
-            who = parse_who(text)
-        except BadArguments as error:
-            await reply_usage(update, "calendar", error, lang)
-            return
-        found, made = await _person_calendar(update, context, who)
-        if made is None:
-            await reply_unresolved(update, found, who.label, lang)
-            return
-        await _send(update, made, lang)
+    if not text:
+        await _send(update, await _followed_calendar(update, context), lang)
         return
-    await _send(update, await _followed_calendar(update, context), lang)
+    try:
+        who = parse_who(text)
+    except BadArguments as error:
+        await reply_usage(update, "calendar", error, lang)
+        return
+    found, made = await _person_calendar(update, context, who)
+    if made is None:
+        await reply_unresolved(update, found, who.label, lang)
+        return
+    await _send(update, made, lang)
 
 
 async def calendar_pressed(update: Update, context: CaseContext) -> None:
@@ -61,11 +61,9 @@ async def calendar_pressed(update: Update, context: CaseContext) -> None:
     lang = language(update)
     pressed = read_button(context.services.button_key, query.data)
     person_id = pressed.number() if pressed and pressed.action == CALENDAR_BUTTON else None
-    made = (
-        (await _person_calendar(update, context, Who(person_id=person_id)))[1]
-        if person_id
-        else None
-    )
+    made = None
+    if person_id is not None:
+        _, made = await _person_calendar(update, context, Who(person_id=person_id))
     if made is None:
         await query.answer(t(lang, "conversation.stale_button"))
         return
