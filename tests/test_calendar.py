@@ -310,17 +310,27 @@ async def test_a_cancelled_hearing_stays_in_the_file_as_cancelled(
     assert sent.text == "2 court hearings in this file. Open it in your calendar app."
 
 
-async def test_calendar_of_one_person_and_of_nobody(bot: Story) -> None:
+async def test_calendar_of_one_person_and_of_nobody(bot: Story, database_url: str) -> None:
     nothing = await bot.say(STRANGER, "/calendar")
     assert nothing.method == "sendMessage"
     assert (nothing.text or "").startswith("No upcoming hearings of the people this chat follows")
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:  # a date known only in words
+        await add_hearing(session=session, case_id=1, date_note="after the New Year")
+    await engine.dispose()
     none_yet = await bot.say(STRANGER, "/calendar Qaisha Aqan")
-    assert none_yet.text == "<b>Qaisha Aqan</b> #1\nNo upcoming hearings known."
+    assert none_yet.text == (
+        "<b>Qaisha Aqan</b> #1\nNo upcoming hearings known.\n"
+        "1 hearing without an exact date and time cannot go in a calendar."
+    )
     await bot.say(EDITOR, f"/sethearing Кайша Акан {_next_month():%Y-%m-%d} 10:00")
 
     sent = await _file(bot, STRANGER, "/calendar Кайша Акан")
     assert sent.document_filename == "Qaisha-Aqan.ics"
-    assert (sent.text or "").startswith("<b>Qaisha Aqan</b> #1\n1 court hearing")
+    assert sent.text == (
+        "<b>Qaisha Aqan</b> #1\n1 court hearing in this file. Open it in your calendar app.\n"
+        "1 hearing without an exact date and time cannot go in a calendar."
+    )
     nobody = await bot.say(STRANGER, "/calendar Nursultan Nazarbayev")
     assert "Nobody found" in (nobody.text or "")
     too_long = await bot.say(STRANGER, "/calendar " + "x" * 300)
