@@ -12,6 +12,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.calendar import CALENDAR_BUTTON, calendar, calendar_pressed
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -68,6 +69,7 @@ COMMANDS = {
     "quiet": quiet,
     "digest": digest,
     "lang": lang_command,
+    "calendar": calendar,
     "addperson": addperson,
     "sethearing": sethearing,
     "setasylum": setasylum,
@@ -93,6 +95,7 @@ def add_handlers(
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))
     application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
+    application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR_BUTTON}:"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
     application.add_handler(membership_handler())
