@@ -256,7 +256,7 @@ def render_hearing_slot(slot: HearingSlot, language: str) -> str:
     return f"{when}, {escape(place)}" if place else when
 
 
-def render_person_card(card: PersonCard, language: str) -> str:
+def render_person_card(card: PersonCard, language: str, link: str | None = None) -> str:
     person = card.person
     lines = [person_title(person)]
     others = [s for s in card.spellings if s != person.name]
@@ -280,6 +280,8 @@ def render_person_card(card: PersonCard, language: str) -> str:
         )
     if card.sources:
         lines.append(t(language, "card.sources", sources=_join_sources(card.sources)))
+    if link:
+        lines.append(t(language, "card.link", link=escape(link)))
     return fit("\n".join(lines))
 
 
