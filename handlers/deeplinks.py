@@ -11,8 +11,9 @@ from enum import StrEnum
 
 from handlers.parsing import parse_id
 
-# Telegram allows 1-64 of A-Z, a-z, 0-9, _ and - in a start payload; ours are one of these.
-_PAYLOAD = re.compile(r"([pf])([0-9]{1,19})")
+# Telegram allows 1-64 of A-Z, a-z, 0-9, _ and - in a start payload; ours are a letter and
+# an id in its one written form (no leading zeros).
+_PAYLOAD = re.compile(r"([pf])([1-9][0-9]{0,18})")
 
 
 class LinkAction(StrEnum):
