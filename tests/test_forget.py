@@ -105,8 +105,7 @@ async def test_forget_confirmed_deletes_everything_about_the_chat_and_says_what(
     assert done.startswith(
         "Deleted: 2 follows, 1 name watch, 2 notification records, and this chat's settings."
     )
-    assert await _stored(engine, FOLLOWER.id) == dict.fromkeys(("Subscription", "NameWatch",
-                                                                "Delivery", "Chat"), 0)  # fmt: skip
+    assert set((await _stored(engine, FOLLOWER.id)).values()) == {0}
     # Another chat keeps everything; the people followed are still there.
     assert await _stored(engine, STRANGER.id) == {
         "Subscription": 2,
