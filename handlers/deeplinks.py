@@ -1,19 +1,15 @@
 """Links to the bot that editors and journalists publish: `t.me/<bot>?start=<payload>`.
 
 `p<id>` opens a person's card; `f<id>` opens it and asks whether to follow them (what the
-bot does with them: handlers/start.py). Any other payload is no link of ours. Ids only: a
-payload can never be taken for a name to search.
+bot does with them: handlers/start.py). Any other payload is no link of ours. A payload is
+never taken for a name to search: `p` or `f` followed by anything but an id (a link cut
+short, `p²`) names nobody, and the bot says so.
 """
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from handlers.parsing import parse_id
-
-# Telegram allows 1-64 of A-Z, a-z, 0-9, _ and - in a start payload; ours are a letter and
-# an id in its one written form (no leading zeros).
-_PAYLOAD = re.compile(r"([pf])([1-9][0-9]{0,18})")
+from handlers.parsing import Who, id_reference
 
 
 class LinkAction(StrEnum):
@@ -24,7 +20,7 @@ class LinkAction(StrEnum):
 @dataclass(frozen=True)
 class StartLink:
     action: LinkAction
-    person_id: int
+    who: Who  # by id alone, never among the names
 
 
 def person_link(bot_username: str, person_id: int) -> str:
@@ -43,8 +39,7 @@ def _link(bot_username: str, action: LinkAction, person_id: int) -> str:
 
 def parse_start_payload(payload: str) -> StartLink | None:
     """The link a /start payload is (`p12`, `f12`); None for anything else."""
-    matched = _PAYLOAD.fullmatch(payload)
-    person_id = parse_id(matched.group(2)) if matched else None
-    if matched is None or person_id is None:
+    action, rest = payload[:1], payload[1:]
+    if action not in tuple(LinkAction) or not rest:
         return None
-    return StartLink(action=LinkAction(matched.group(1)), person_id=person_id)
+    return StartLink(action=LinkAction(action), who=id_reference(rest))

@@ -30,10 +30,9 @@ async def start(update: Update, context: CaseContext) -> None:
     if link is None:
         await reply(update, t(language(update), "start.welcome"))
         return
-    who = Who(person_id=link.person_id)
-    await show_card(update, context, who)
+    await show_card(update, context, link.who)
     if link.action is LinkAction.FOLLOW:
-        await _offer_to_follow(update, context, who)
+        await _offer_to_follow(update, context, link.who)
 
 
 async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> None:

@@ -12,6 +12,7 @@ from handlers.context import SERVICES
 from handlers.deeplinks import LinkAction, StartLink, follow_link, parse_start_payload, person_link
 from handlers.flood import Admission, FloodLimit, Window
 from handlers.inline import CACHE_SECONDS
+from handlers.parsing import Who
 from storage.engine import session_scope
 from storage.models import Person, Subscription
 from tests.e2e import (
@@ -61,17 +62,24 @@ def _nobody(query: str) -> str:
 def test_links_are_the_bots_start_links_and_read_back() -> None:
     assert person_link(BOT, 12) == "https://t.me/casewatch_bot?start=p12"
     assert follow_link(BOT, 12) == "https://t.me/casewatch_bot?start=f12"
-    assert parse_start_payload("p12") == StartLink(LinkAction.OPEN, 12)
-    assert parse_start_payload("f9223372036854775807") == StartLink(LinkAction.FOLLOW, 2**63 - 1)
+    assert parse_start_payload("p12") == StartLink(LinkAction.OPEN, Who(person_id=12))
+    assert parse_start_payload("f9223372036854775807") == StartLink(
+        LinkAction.FOLLOW, Who(person_id=2**63 - 1)
+    )
+
+
+@pytest.mark.parametrize("payload", ["", "p", "f", "P1", "x1", "card:1", "#1", "inline"])
+def test_anything_but_a_link_of_ours_is_no_link(payload: str) -> None:
+    assert parse_start_payload(payload) is None
 
 
 @pytest.mark.parametrize(
     "payload",
-    ["", "p", "p0", "p012", "p-1", "p1a", "P1", "x1", "p 1", "pQaisha", "p9223372036854775808",
-     "p1\n", "f１２", "p12f12", "#1", "card:1"],
-)  # fmt: skip
-def test_anything_but_a_link_of_ours_is_no_link(payload: str) -> None:
-    assert parse_start_payload(payload) is None
+    ["p0", "p-1", "p1a", "p 1", "pQaisha", "p9223372036854775808", "f１２", "p12f12", "fSairagul"],
+)
+def test_a_link_of_ours_with_no_id_in_it_names_nobody_never_a_name(payload: str) -> None:
+    link = parse_start_payload(payload)
+    assert link is not None and link.who.person_id is None and link.who.is_id
 
 
 @pytest.mark.parametrize(
@@ -153,9 +161,14 @@ async def test_a_restricted_or_unknown_person_behind_a_link_is_nobody(bot: Story
 
 
 async def test_a_payload_that_is_no_link_of_ours_gets_the_greeting(bot: Story) -> None:
-    for payload in ("pQaisha", "p1%20OR%201", "card:1", "f0"):
+    for payload in ("Qaisha", "card:1", "inline"):
         answer = await bot.say(STRANGER, f"/start {payload}")
         assert (answer.text or "").startswith(WELCOME_START), payload
+    # A link of ours cut short, or made up around a name, finds nobody (never by the name).
+    for payload in ("pQaisha", "fQaisha", "p1%20OR%201"):
+        answer = await bot.say(STRANGER, f"/start {payload}")
+        assert answer.text == _nobody(f"#{payload[1:]}"), payload
+    assert await _follows(bot, STRANGER.id) == []
 
 
 # --- inline mode ---------------------------------------------------------------------------
