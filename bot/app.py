@@ -132,7 +132,12 @@ def build_application(settings: Settings) -> CaseApplication:
         .post_shutdown(post_shutdown)
         .build()
     )
-    add_handlers(application, commands_per_minute=settings.flood_commands_per_minute)
+    add_handlers(
+        application,
+        commands_per_minute=settings.flood_commands_per_minute,
+        lookups_per_minute=settings.lookups_per_minute,
+        lookups_per_hour=settings.lookups_per_hour,
+    )
     return application
 
 

@@ -49,7 +49,7 @@ async def calendar(update: Update, context: CaseContext) -> None:
         return
     found, made = await _person_calendar(update, context, who)
     if made is None:
-        await reply_unresolved(update, found, who.label, lang)
+        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
         return
     await _send(update, made, lang)
 

@@ -353,7 +353,7 @@ def render_hearing_slot(slot: HearingSlot, language: str) -> str:
     return f"{when}, {escape(place)}" if place else when
 
 
-def render_person_card(card: PersonCard, language: str) -> str:
+def render_person_card(card: PersonCard, language: str, link: str | None = None) -> str:
     person = card.person
     shown = reader_name([person.name, *card.spellings], language)
     lines = [person_title(person, card.spellings, language)]
@@ -380,6 +380,8 @@ def render_person_card(card: PersonCard, language: str) -> str:
     # The last change's source is said beside it, not a second time in the list.
     if sources := [source for source in card.sources if source != last_source]:
         lines.append(t(language, "card.sources", sources=_join_sources(sources)))
+    if link:
+        lines.append(t(language, "card.link", link=escape(link)))
     return fit("\n".join(lines))
 
 
