@@ -159,7 +159,7 @@ async def _reply_saved(
         seconds = int(context.services.grace.total_seconds())
         change = describe_event(event, lang)
         text = t(lang, "editor.saved", person=person_title(found.person), change=change)
-        await reply(update, text + "\n" + t(lang, "editor.push_in", seconds=seconds))
+        await reply(update, text + "\n" + t(lang, "editor.push_in", count=seconds))
 
 
 async def undo(update: Update, context: CaseContext) -> None:

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
+from handlers.deeplinks import person_link
 from handlers.parsing import BadArguments, Who, parse_hearings_window, parse_query, parse_who
 from handlers.render import (
     render_hearings,
@@ -24,12 +25,12 @@ from handlers.replies import (
     reply_usage,
 )
 from handlers.visibility import sees_restricted_here, visible_person
-from handlers.who import MAX_CANDIDATES, Resolution, resolve_who
+from handlers.who import Resolution, resolve_who, search_people
 from storage.engine import session_scope
 from storage.following import is_following
 from storage.history import hearings_of
-from storage.models import Person, utcnow
-from storage.people import PersonCard, load_person_card, people_by_ids, upcoming_hearings
+from storage.models import Person, Visibility, utcnow
+from storage.people import PersonCard, load_person_card, upcoming_hearings
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,12 @@ async def find_people(
     """The people matching `query`, as buttons; or "nobody" (with how to use the bot)."""
     lang = language(update)
     async with session_scope(context.services.engine) as session:
-        index = await context.services.names.catch_up(session)
-        matches = index.search(query, limit=MAX_CANDIDATES)
-        people = await people_by_ids(
+        found = await search_people(
             session=session,
-            person_ids=[match.person_id for match in matches],
+            names=context.services.names,
+            query=query,
             include_restricted=await sees_restricted_here(session, update),
         )
-    visible = {person.id: person for person in people}
-    found = [(m, visible[m.person_id]) for m in matches if m.person_id in visible]
     if not found:
         await reply_unresolved(
             update, Resolution(), query, lang, key=context.services.button_key, hint=hint
@@ -168,10 +166,19 @@ async def _load_card(session: AsyncSession, update: Update, found: Person) -> Sh
     )
 
 
+def _shared_link(context: CaseContext, person: Person) -> str | None:
+    """The card's own link, for public people (a restricted one opens for editors only)."""
+    if person.id is None or person.visibility != Visibility.PUBLIC:
+        return None
+    return person_link(context.bot.username, person.id)
+
+
 async def _reply_card(
     update: Update, context: CaseContext, shown: ShownCard, language: str
 ) -> None:
+    person = shown.card.person
     buttons = card_keyboard(
-        shown.card.person, language, context.services.button_key, following=shown.following
+        person, language, context.services.button_key, following=shown.following
     )
-    await reply(update, render_person_card(shown.card, language), buttons)
+    link = _shared_link(context, person)
+    await reply(update, render_person_card(shown.card, language, link), buttons)
