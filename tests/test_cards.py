@@ -4,7 +4,7 @@ a restricted person's history who may not see the person."""
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -158,7 +158,9 @@ async def test_history_pages_edit_the_message_in_place(
     dates = await _notes(bot, QAISHA, 24)  # with "added": 25 entries, pages of 10, 10, 5
     first = await bot.say(user, "/history Qaisha Aqan")
     text = first.text or ""
-    assert text.startswith(t(language, "history.title", person="<b>Qaisha Aqan</b> #1"))
+    # The name in the reader's script where one is stored (no Russian spelling: Kazakh).
+    name = "Qaisha Aqan" if language == "en" else "Қайша Ақан"
+    assert text.startswith(t(language, "history.title", person=f"<b>{name}</b> #1"))
     assert text.index("note 23") < text.index("note 22") < text.index("note 14")
     assert "note 13" not in text
     assert '<a href="https://example.org/23">' in text
@@ -217,7 +219,7 @@ async def test_the_cards_history_button_sends_the_first_page_as_a_new_message(
     card = await bot.say(KAZAKH, "/person Qaisha Aqan")
     history = await bot.press(KAZAKH, card, _button(card, "hist"))
     assert history.message_id != card.message_id
-    assert (history.text or "").startswith("<b>Qaisha Aqan</b> #1: <b>өзгерістер тарихы</b>")
+    assert (history.text or "").startswith("<b>Қайша Ақан</b> #1: <b>өзгерістер тарихы</b>")
     assert "note 11" in (history.text or "") and _labels(history) == ["Келесі ▶️"]
     assert bot.api.edits == []
 
@@ -226,16 +228,19 @@ async def test_the_hearings_button_lists_hearings_to_come_then_those_gone_by(
     bot: Story,
 ) -> None:
     await bot.say(EDITOR, "/sethearing Qaisha Aqan 2031-03-05 10:00 Zharkent district court")
-    for user, ahead, gone_by, held in (
-        (STRANGER, "5 Mar 2031, 10:00, Zharkent district court", "Earlier hearings", "held"),
-        (RUSSIAN, "5 мар. 2031, 10:00", "Прошедшие заседания", "состоялось"),
-        (KAZAKH, "5 нау. 2031, 10:00", "Өткен сот отырыстары", "өткізілді"),
+    at = datetime(2031, 3, 5, 5, 0, tzinfo=UTC)  # 10:00 in Almaty
+    for user, gone_by, held in (
+        (STRANGER, "Earlier hearings", "held"),
+        (RUSSIAN, "Прошедшие заседания", "состоялось"),
+        (KAZAKH, "Өткен сот отырыстары", "өткізілді"),
     ):
+        language = user.language_code or "en"
         card = await bot.say(user, "/person Qaisha Aqan")
         listed = await bot.press(user, card, _button(card, "hear"))
         text = listed.text or ""
+        ahead = format_when(at, "Asia/Almaty", language) + ", Zharkent district court"
         assert text.index(ahead) < text.index(gone_by) < text.index(held), text
-        assert "November 12 (the article gives no year), court in Zharkent" in text
+        assert "November 12 (the article gives no year)" in text
 
 
 async def test_history_without_a_name_gets_the_usage_line(bot: Story) -> None:
