@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
+from handlers.name_watches import offer_name_watch, reply_name_watches
 from handlers.parsing import BadArguments, PlaceName, Who, parse_target
 from handlers.render import (
     following_label,
@@ -20,13 +21,14 @@ from handlers.render import (
 )
 from handlers.replies import (
     FOLLOW,
-    button_who,
+    answer_gone,
     follow_button,
+    read_press,
     reply,
     reply_unresolved,
     reply_usage,
 )
-from handlers.visibility import sees_restricted_here
+from handlers.visibility import sees_restricted_here, visible_person
 from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
 from storage.following import (
@@ -87,15 +89,24 @@ async def subscriptions(update: Update, context: CaseContext) -> None:
     async with session_scope(context.services.engine) as session:
         view = await _list_view(session, update, context, page=1)
     await reply(update, view.text, view.markup)
+    await reply_name_watches(update, context)
 
 
 async def follow_pressed(update: Update, context: CaseContext) -> None:
-    """The Follow / Unfollow button under a card (its id is checked again here)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    follow = query.data.startswith(FOLLOW + ":")
-    await _change_following(update, context, follow=follow, who=button_who(query.data))
+    """The Follow / Unfollow button under a card (its person is checked again here)."""
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    follow = pressed.action == FOLLOW
+    async with session_scope(context.services.engine) as session:
+        person = await visible_person(session, update, pressed.number())
+        changed = person is not None and await _apply(session, update, person, follow=follow)
+    if person is None:
+        await answer_gone(update)
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _reply_changed(update, context, person, follow=follow, changed=changed)
 
 
 async def following_pressed(update: Update, context: CaseContext) -> None:
@@ -127,13 +138,11 @@ async def _edit(query: CallbackQuery, view: View) -> None:
 # --- people and everyone ----------------------------------------------------------------------
 
 
-async def _change_following(
-    update: Update, context: CaseContext, *, follow: bool, who: Who | None = None
-) -> None:
+async def _change_following(update: Update, context: CaseContext, *, follow: bool) -> None:
     lang = language(update)
     command = "subscribe" if follow else "unsubscribe"
     try:
-        target = who or parse_target(command_args(update))
+        target = parse_target(command_args(update))
     except BadArguments as error:
         await reply_usage(update, command, error, lang)
         return
@@ -149,12 +158,28 @@ async def _change_following(
             changed = await _apply(session, update, found.person, follow=follow)
     if changed is None:
         assert target is not None
-        await reply_unresolved(update, found, target.label, lang)
+        if follow:
+            await offer_name_watch(update, context, found, target)
+        else:
+            await reply_unresolved(
+                update, found, target.label, lang, key=context.services.button_key
+            )
         return
+    await _reply_changed(update, context, found.person, follow=follow, changed=changed)
+
+
+async def _reply_changed(
+    update: Update, context: CaseContext, person: Person | None, *, follow: bool, changed: bool
+) -> None:
+    """Followed (or not), already, or never was; with the button to undo it."""
+    lang = language(update)
+    command = "subscribe" if follow else "unsubscribe"
     outcome = "done" if changed else ("already" if follow else "not")
-    key = f"{command}.{'all_' if found.person is None else ''}{outcome}"
-    text = t(lang, key, person=person_title(found.person) if found.person else "")
-    markup = follow_button(found.person, lang, following=follow) if found.person else None
+    key = f"{command}.{'all_' if person is None else ''}{outcome}"
+    text = t(lang, key, person=person_title(person) if person else "")
+    markup = None
+    if person is not None:
+        markup = follow_button(person, lang, context.services.button_key, following=follow)
     await reply(update, text, markup)
 
 

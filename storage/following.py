@@ -412,6 +412,12 @@ async def set_quiet_hours(*, session: AsyncSession, chat: Chat, quiet_hours: str
     session.add(chat)
 
 
+async def set_language(*, session: AsyncSession, chat: Chat, language: str) -> None:
+    """The language the chat is answered and told of changes in."""
+    chat.language = language
+    session.add(chat)
+
+
 async def set_digest_hour(*, session: AsyncSession, chat: Chat, digest_hour: int | None) -> None:
     """A daily digest at that hour instead of instant pushes; None: instant pushes."""
     chat.digest_hour = digest_hour

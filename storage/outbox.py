@@ -6,7 +6,7 @@ the delivery due again.
 """
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +23,15 @@ from storage.models import (
     Delivery,
     DeliveryState,
     Event,
+    EventKind,
     Person,
     Subscription,
     UTCDateTime,
     Visibility,
     utcnow,
 )
+from storage.name_watches import watched_names, watching_chats
+from storage.timeline import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Outgoing:
     person: Person
     chat: Chat
     changes: list[Event]  # what the message tells: the event and those merged into it
+    watched: str | None = None  # the chat's watched name the person just added matches
 
 
 def _skip_locked(session: AsyncSession, statement: Any, of: Any = None) -> Any:
@@ -88,6 +92,8 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
             merged.merged_into = last.id
             session.add(merged)
         created += await _fan_out(session, changes, now)
+        if any(change.kind == EventKind.PERSON_ADDED for change in changes):
+            created += await queue_watch_deliveries(session=session, event=last, now=now)
     return created
 
 
@@ -136,6 +142,24 @@ async def queue_deliveries(
     columns = ["event_id", "chat_id", "state", "attempts", "next_attempt_at", "created_at"]
     result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, rows))
     return int(result.rowcount or 0)
+
+
+async def queue_watch_deliveries(*, session: AsyncSession, event: Event, now: datetime) -> int:
+    """One pending delivery of the event (a person added) per chat watching for a name they
+    match and not already owed it; returns how many were new (at most one per watch)."""
+    chat_ids = await watching_chats(session=session, person_id=event.person_id, now=now)
+    rows = [
+        {
+            "event_id": event.id,
+            "chat_id": chat_id,
+            "state": DeliveryState.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for chat_id in chat_ids
+    ]
+    return await insert_ignoring_conflicts(session, Delivery, rows)
 
 
 async def lease_deliveries(
@@ -187,7 +211,18 @@ async def lease_deliveries(
         event, person = events[delivery.event_id]
         changes = [*earlier.get(event.id, []), event]
         outgoing.append(Outgoing(delivery, event, person, chat, changes))
-    return outgoing
+    return await _with_watched_names(session, outgoing)
+
+
+async def _with_watched_names(session: AsyncSession, outgoing: list[Outgoing]) -> list[Outgoing]:
+    """Pushes about people just added, each with the watched name it answers, if any."""
+    added = [
+        (o.chat.id, o.person.id)
+        for o in outgoing
+        if o.person.id is not None and any(c.kind == EventKind.PERSON_ADDED for c in o.changes)
+    ]
+    names = await watched_names(session=session, found=added)
+    return [replace(o, watched=names.get((o.chat.id, o.person.id or 0))) for o in outgoing]
 
 
 async def renew_leases(
