@@ -3,18 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.following import followed_person_ids
 from storage.models import (
     Case,
     Hearing,
     HearingStatus,
     Person,
-    Subscription,
-    SubscriptionScope,
-    Visibility,
 )
 from storage.people import HearingSlot
 
@@ -75,40 +73,3 @@ async def _hearings(
         slots=[HearingSlot(hearing=h, case=c, person=p) for h, c, p in rows],
         undated=(await session.exec(undated)).one(),
     )
-
-
-def followed_person_ids(*, chat_id: int, include_restricted: bool) -> Select[tuple[int]]:
-    """The ids of the people the chat follows, muted or not, for `IN (…)`: by name, and of
-    public people also through everyone or the court or city of any of their cases.
-
-    The same rule and signature as `followed_person_ids` of branch `follows` in
-    storage/following.py: once that is in, this goes and that is imported instead.
-    """
-    follows = col(Subscription.chat_id) == chat_id
-    by_name = select(Subscription.person_id).where(
-        follows, col(Subscription.scope) == SubscriptionScope.PERSON
-    )
-    everyone = exists().where(follows, col(Subscription.scope) == SubscriptionScope.ALL)
-    at_place = (
-        select(Case.person_id)
-        .join(Subscription, follows)
-        .where(
-            or_(
-                and_(
-                    col(Subscription.scope) == SubscriptionScope.COURT,
-                    col(Subscription.place) == col(Case.court),
-                ),
-                and_(
-                    col(Subscription.scope) == SubscriptionScope.CITY,
-                    col(Subscription.place) == col(Case.city),
-                ),
-            )
-        )
-    )
-    public = col(Person.visibility) == Visibility.PUBLIC
-    statement = select(Person.id).where(
-        or_(col(Person.id).in_(by_name), and_(public, or_(everyone, col(Person.id).in_(at_place))))
-    )
-    if not include_restricted:
-        statement = statement.where(public)
-    return statement  # type: ignore[return-value]
