@@ -3,8 +3,9 @@
 One rule says who follows whom (`covers`): a follow of a person takes in that person; a follow
 of everyone, or of a court or a city, takes in every public person, or every public person with
 a case there (`Case.court` / `Case.city` equal to the follow's `place`, read when asked, so
-people added later are in). Pushes and reminders (`told_of`) and "the chat's follows"
-(`followed_person_ids`) are built on it.
+people added later are in). Pushes and reminders (`told_of`) are built on it;
+`followed_person_ids` reads the same rule from a chat's side (which court and city columns
+a place names is written once, in `_place_column`).
 
 When a chat follows a person by name and also through everyone, a court or a city, the follow
 by name decides alone: muting a person, or choosing only their hearings, holds even while the
@@ -365,15 +366,6 @@ def told_of(
 def change_kinds(event_kinds: Collection[str]) -> set[ChangeKind | None]:
     """What a message telling of these events is about, as a follow chooses."""
     return {CHANGE_OF_EVENT.get(kind) for kind in event_kinds}
-
-
-def chat_follows(*, chat_id: int, person_id: Any) -> ColumnElement[bool]:
-    """Whether chat `chat_id` follows the person (any of its follows takes them in, muted
-    or not), in a statement over `Person` (`person_id` is e.g. `Person.id`): cheap per row,
-    for statements that pick a few people first (upcoming hearings, say)."""
-    public = col(Person.visibility) == Visibility.PUBLIC
-    followed = exists().where(col(Subscription.chat_id) == chat_id, covers(person_id, public))
-    return followed.correlate_except(Subscription)
 
 
 def followed_person_ids(*, chat_id: int, include_restricted: bool) -> CompoundSelect:

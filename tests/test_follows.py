@@ -18,6 +18,7 @@ from handlers.buttons import button_data
 from handlers.context import SERVICES
 from storage.engine import create_engine, session_scope
 from storage.following import (
+    CHANGE_OF_EVENT,
     ensure_chat,
     follow_place,
     followed_person_ids,
@@ -115,6 +116,10 @@ async def _told(engine: AsyncEngine, person_id: int, kind: EventKind) -> set[int
             select(Delivery.chat_id).where(col(Delivery.event_id) == change.id)
         )
         return set(chats.all())
+
+
+def test_every_kind_of_event_is_one_a_follow_chooses_or_goes_to_every_follow() -> None:
+    assert set(CHANGE_OF_EVENT) == set(EventKind)
 
 
 async def test_a_court_or_city_follow_reaches_people_there_added_before_or_after(
