@@ -82,10 +82,12 @@ class Sender:
         pacer: Pacer,
         settings: SenderSettings,
         alerts: OwnerAlerts,
+        button_key: bytes,
     ) -> None:
         self.bot, self.request, self.engine, self.pacer = bot, request, engine, pacer
         self.settings = settings
         self.alerts = alerts
+        self.button_key = button_key  # signs the card button under each push
         self._send_url = f"{bot.base_url}/sendMessage"
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -346,10 +348,12 @@ class Sender:
         if message is None:
             if watched is None:
                 text = render_push(outgoing.changes, outgoing.person, language)
-                buttons = card_buttons([outgoing.person])
+                buttons = card_buttons([outgoing.person], self.button_key)
             else:
                 text = render_watch_match(watched, outgoing.changes, outgoing.person, language)
-                buttons = follow_button(outgoing.person, language, following=False)
+                buttons = follow_button(
+                    outgoing.person, language, self.button_key, following=False
+                )
             message = (split_message(text), buttons.to_json())
             self._messages[key] = message
             if len(self._messages) > 1024:

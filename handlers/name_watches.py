@@ -45,7 +45,7 @@ async def offer_name_watch(
     lang = language(update)
     letters = len(name_key(target.text).replace(" ", ""))
     if found.candidates or target.is_id or letters < MIN_LETTERS:
-        await reply_unresolved(update, found, target.label, lang)
+        await reply_unresolved(update, found, target.label, lang, key=context.services.button_key)
         return
     data = button_data(context.services.button_key, WATCH, _fingerprint(target.text))
     button = InlineKeyboardButton(t(lang, "button.watch"), callback_data=data)

@@ -42,6 +42,12 @@ async def chat_returned(*, session: AsyncSession, chat_id: int) -> None:
     )
 
 
+async def chat_language(*, session: AsyncSession, chat_id: int) -> str | None:
+    """The chat's stored language; None for a chat the bot does not know."""
+    found = await session.exec(select(Chat.language).where(col(Chat.id) == chat_id))
+    return found.first()
+
+
 async def purge_departed_chats(
     *, session: AsyncSession, now: datetime, keep: timedelta = KEEP_DEPARTED
 ) -> int:

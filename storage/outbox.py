@@ -5,7 +5,7 @@ after Telegram accepted it; a lease that expires (the process died mid-send) mak
 the delivery due again.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import dialect_name, insert_or_ignore
+from storage.following import change_kinds, told_of
 from storage.models import (
+    ChangeKind,
     Chat,
     Delivery,
     DeliveryState,
@@ -24,14 +26,12 @@ from storage.models import (
     EventKind,
     Person,
     Subscription,
-    SubscriptionScope,
     UTCDateTime,
     Visibility,
     utcnow,
 )
 from storage.name_watches import watched_names, watching_chats
 from storage.timeline import insert_ignoring_conflicts
-from storage.visibility import sees_restricted
 
 
 @dataclass(frozen=True)
@@ -91,31 +91,28 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
         for merged in changes[:-1]:
             merged.merged_into = last.id
             session.add(merged)
-        created += await _fan_out(session, last, now)
+        created += await _fan_out(session, changes, now)
         if any(change.kind == EventKind.PERSON_ADDED for change in changes):
             created += await queue_watch_deliveries(session=session, event=last, now=now)
     return created
 
 
-async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
-    """One delivery of the event per active chat following its person and allowed to see
-    them (visibility is read now: a person restricted since the change reaches editors only)."""
+async def _fan_out(session: AsyncSession, changes: list[Event], now: datetime) -> int:
+    """One delivery of the last of `changes` (the message tells them all) per active chat
+    that hears of the person and of any of these kinds of change (storage/following.py);
+    visibility is read now: a person restricted since the change reaches editors only."""
+    event = changes[-1]
     assert event.id is not None
     person = await session.get(Person, event.person_id)
     public = person is not None and person.visibility == Visibility.PUBLIC
     return await queue_deliveries(
-        session=session, event_id=event.id, person_id=event.person_id, public=public, now=now
+        session=session,
+        event_id=event.id,
+        person_id=event.person_id,
+        public=public,
+        changes=change_kinds([change.kind for change in changes]),
+        now=now,
     )
-
-
-def follows_person(*, person_id: int, public: bool) -> ColumnElement[bool]:
-    """Subscriptions (joined with their chats) that may hear about a person: to them, or to
-    everyone, when they are public; when they are not, only editors' private chats following
-    them, whoever else followed them before."""
-    followers: ColumnElement[bool] = col(Subscription.person_id) == person_id
-    if public:
-        return or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
-    return and_(followers, sees_restricted())
 
 
 async def queue_deliveries(
@@ -124,27 +121,24 @@ async def queue_deliveries(
     event_id: int,
     person_id: int,
     public: bool,
+    changes: Collection[ChangeKind | None],
     now: datetime,
     chats: ColumnElement[bool] | None = None,
 ) -> int:
-    """INSERT … SELECT one pending delivery per active chat following the person (and
-    matching `chats`, if given), in the database; returns how many were new."""
-    followers = follows_person(person_id=person_id, public=public)
+    """INSERT … SELECT one pending delivery per active chat told of `changes` about the
+    person (and matching `chats`, if given), in the database: one statement however many
+    follow; returns how many were new."""
+    told = told_of(person_id=person_id, public=public, changes=changes)
     if chats is not None:
-        followers = and_(followers, chats)
-    rows = (
-        sql_select(
-            literal(event_id),
-            col(Chat.id),
-            literal(DeliveryState.PENDING.value),
-            literal(0),
-            literal(now, type_=UTCDateTime),
-            literal(now, type_=UTCDateTime),
-        )
-        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-        .where(col(Chat.active).is_(True), followers)
-        .distinct()
-    )
+        told = and_(told, chats)
+    rows = sql_select(
+        literal(event_id),
+        col(Chat.id),
+        literal(DeliveryState.PENDING.value),
+        literal(0),
+        literal(now, type_=UTCDateTime),
+        literal(now, type_=UTCDateTime),
+    ).where(col(Chat.active).is_(True), told)
     columns = ["event_id", "chat_id", "state", "attempts", "next_attempt_at", "created_at"]
     result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, rows))
     return int(result.rowcount or 0)
@@ -354,11 +348,11 @@ async def migrate_chat(*, session: AsyncSession, old_id: int, new_id: int) -> No
         )
         await session.flush()
     following = select(Subscription).where(col(Subscription.chat_id) == new_id)
-    followed = {(s.scope, s.person_id) for s in (await session.exec(following)).all()}
+    followed = {(s.scope, s.person_id, s.place) for s in (await session.exec(following)).all()}
     for subscription in (
         await session.exec(select(Subscription).where(col(Subscription.chat_id) == old_id))
     ).all():
-        if (subscription.scope, subscription.person_id) not in followed:
+        if (subscription.scope, subscription.person_id, subscription.place) not in followed:
             subscription.chat_id = new_id
             session.add(subscription)
     pending = col(Delivery.state) == DeliveryState.PENDING
