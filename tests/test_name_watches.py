@@ -181,10 +181,10 @@ async def test_a_person_added_by_another_spelling_is_pushed_with_a_follow_button
         header, title, *_ = (push.text or "").split("\n")
         assert header == MATCHED[lang].format(name=name)
         assert title == f"🔔 <b>Жанар Тоқтарқызы</b> #{person.id}"
-        assert push.callback_data == [f"follow:{person.id}"]
-    followed = await bot.press(
-        FOLLOWER, bot.api.messages_to(FOLLOWER.id)[-1], f"follow:{person.id}"
-    )
+        (follow,) = push.callback_data  # signed: action, person id, signature
+        assert follow.startswith(f"follow:{person.id}:")
+    (push,) = [m for m in bot.api.messages_to(FOLLOWER.id) if m.text and "👁" in m.text]
+    followed = await bot.press(FOLLOWER, push, push.callback_data[0])
     assert followed.text == (
         f"You now follow <b>Жанар Тоқтарқызы</b> #{person.id}. "
         "You will be told when anything changes."
