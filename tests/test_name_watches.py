@@ -18,7 +18,15 @@ from handlers.render import format_day, render_watch_offer
 from storage.engine import session_scope
 from storage.following import ensure_chat
 from storage.models import Chat, Delivery, NameWatch, Person, Visibility, utcnow
-from storage.name_watches import WATCH_LENGTH, start_watch, watching_chats
+from storage.name_watches import (
+    MAX_WATCHES,
+    WATCH_LENGTH,
+    WatchStart,
+    active_watches,
+    end_watch,
+    start_watch,
+    watching_chats,
+)
 from storage.people import add_person
 from tests.e2e import (
     BYSTANDER,
@@ -334,3 +342,35 @@ async def test_a_note_that_cannot_be_sent_yet_leaves_the_watch_on_for_the_next_r
 
 def _told(bot: Story, user: User, name: str) -> bool:
     return any(name in (message.text or "") for message in bot.api.messages_to(user.id))
+
+
+async def test_a_chat_holds_at_most_max_watches_and_an_ended_one_starts_again(
+    engine: AsyncEngine,
+) -> None:
+    now = utcnow()
+    async with session_scope(engine) as session:
+        await ensure_chat(session=session, chat_id=1, kind="private", language="en")
+        for number in range(MAX_WATCHES):
+            name = _nth_name(number)
+            outcome, _ = await start_watch(session=session, chat_id=1, name=name, now=now)
+            assert outcome is WatchStart.STARTED
+        assert await start_watch(session=session, chat_id=1, name="Serik", now=now) == (
+            WatchStart.TOO_MANY,
+            None,
+        )
+        outcome, first = await start_watch(session=session, chat_id=1, name="ARUA", now=now)
+        assert outcome is WatchStart.ALREADY and first is not None and first.name == "Arua"
+        assert first.id is not None
+        assert await end_watch(session=session, chat_id=2, watch_id=first.id, now=now) is None
+        assert await end_watch(session=session, chat_id=1, watch_id=first.id, now=now)
+        later = now + timedelta(days=1)
+        outcome, again = await start_watch(session=session, chat_id=1, name="Serik", now=later)
+        assert outcome is WatchStart.STARTED and again is not None
+        outcome, back = await start_watch(session=session, chat_id=1, name="Arua", now=later)
+        assert outcome is WatchStart.TOO_MANY and back is None  # the room went to Serik
+        assert len(await active_watches(session=session, chat_id=1)) == MAX_WATCHES
+
+
+def _nth_name(number: int) -> str:
+    """Arua, Arub, …: names that fold to different keys (not "q" and "k", "y" and "i")."""
+    return "Aru" + "abcdefghjlmnoprstuvxz"[number]
