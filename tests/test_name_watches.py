@@ -160,6 +160,11 @@ async def test_in_a_group_only_admins_start_or_stop_a_watch(bot: Story) -> None:
 
 # --- told when a matching person is added --------------------------------------------------
 
+STARTED = {
+    "en": "Watching for <b>{name}</b> until ",
+    "ru": "Слежу за именем <b>{name}</b> до ",
+    "kk": "<b>{name}</b> есімін бақылау басталды, аяқталатын күні: ",
+}
 MATCHED = {
     "en": "👁 Someone matching the name you watch for, <b>{name}</b>, has been added:",
     "ru": "👁 Добавлен человек, имя которого совпадает с отслеживаемым вами именем <b>{name}</b>:",
@@ -175,8 +180,9 @@ async def test_a_person_added_by_another_spelling_is_pushed_with_a_follow_button
         (RUSSIAN, "Жанар Токтаркызы", "ru"),
         (KAZAKH, "Жанар", "kk"),
     )
-    for user, name, _ in watchers:
-        await _watch(bot, user, name)
+    for user, name, lang in watchers:
+        started = await _watch(bot, user, name)
+        assert (started.text or "").startswith(STARTED[lang].format(name=name)), lang
     await _watch(bot, BYSTANDER, "Janar Serikova")  # shares only the first name
     counts = _counts(bot, FOLLOWER, RUSSIAN, KAZAKH, BYSTANDER)
     saved = await bot.say(EDITOR, ADDED_ZHANAR)
