@@ -18,6 +18,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.app import build_application
 from bot.localapi import Chat, User
 from handlers.context import SERVICES
+from handlers.forget import FORGET, KEEP
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
@@ -37,10 +38,11 @@ from tests.e2e import (
     story,
 )
 
-# The buttons there are: none of them changes records (a card only shows; following is the
-# chat's own matter). A new kind of button fails test_every_button_is_known until it is
-# listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW)
+# The buttons there are: none of them changes records (a card only shows; following, and
+# forgetting all about the chat, are the chat's own matter). A new kind of button fails
+# test_every_button_is_known until it is listed here, and one for editors gets rows in the
+# matrix below.
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, FORGET, KEEP)
 
 # What an allowed command answers with.
 ALLOWED = {
