@@ -7,13 +7,19 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.alerts import ALERTS_JOB, send_owner_alerts
 from bot.http import AiohttpRequest
 from bot.lifecycle import FIRST_PURGE, PURGE_INTERVAL, PURGE_JOB, purge_departed
+from bot.name_watches import (
+    FIRST_RUN,
+    NAME_WATCHES_INTERVAL,
+    NAME_WATCHES_JOB,
+    end_expired_watches,
+)
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
@@ -22,11 +28,11 @@ from bot.settings import Settings
 from bot.updates import ChatOrderedUpdateProcessor
 from handlers.alerts import OwnerAlerts
 from handlers.context import SERVICES, CaseContext, Services
-from handlers.guards import EDITOR_COMMANDS
-from handlers.i18n import LANGUAGES, t
+from handlers.i18n import LANGUAGES, language_of
+from handlers.language import set_command_menu
 from handlers.registry import COMMANDS, add_handlers
 from handlers.who import KnownNames
-from storage.admins import sync_owners
+from storage.admins import editors_languages, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.secrets import BUTTONS, shared_secret
 
@@ -74,6 +80,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 tz=settings.casewatch_tz,
             ),
             alerts=services.alerts,
+            button_key=services.button_key,
         )
         application.bot_data[SENDER] = sender
         await sender.start()
@@ -90,6 +97,12 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=settings.reminder_scan_seconds,
             first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
             name=REMINDERS_JOB,
+        )
+        application.job_queue.run_repeating(
+            end_expired_watches,
+            interval=NAME_WATCHES_INTERVAL,
+            first=FIRST_RUN,
+            name=NAME_WATCHES_JOB,
         )
         application.job_queue.run_repeating(
             send_owner_alerts,
@@ -169,19 +182,21 @@ async def start_services(settings: Settings) -> Services:
         owner_ids=settings.admin_ids,
         alerts=OwnerAlerts(settings.admin_ids),
         button_key=button_key,
+        commands=tuple(COMMANDS),
     )
 
 
 async def _set_command_menus(application: CaseApplication) -> None:
-    """The command menu in each language (editor commands are listed in /help only)."""
+    """Everyone's command menu in each language; and each owner's and editor's own menu (their
+    commands too) in their chat, in its language (/lang sets it again when that changes)."""
+    services: Services = application.bot_data[SERVICES]
     for language in LANGUAGES:
-        commands = [
-            BotCommand(name, t(language, f"menu.{name}"))
-            for name in COMMANDS
-            if name not in EDITOR_COMMANDS
-        ]
-        await application.bot.set_my_commands(
-            commands, language_code=None if language == "en" else language
+        await set_command_menu(application.bot, services.commands, language)
+    async with session_scope(services.engine) as session:
+        editors = await editors_languages(session=session)
+    for user_id, stored in editors:
+        await set_command_menu(
+            application.bot, services.commands, language_of(stored), editor=user_id
         )
 
 

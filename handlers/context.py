@@ -1,5 +1,6 @@
 """What every callback can reach: the services of this process, and facts about the update."""
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ class Services:
     owner_ids: frozenset[int]
     alerts: OwnerAlerts  # what the owners should know, sent in summaries by a bot job
     button_key: bytes  # signs button data (handlers/buttons.py)
+    commands: tuple[str, ...]  # every command's name, in the order the menus list them
 
 
 SERVICES = "services"
@@ -46,10 +48,25 @@ class CaseContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
         return services
 
 
+# The stored language of the chat of the update being handled, with that update's id: set
+# once per update by the first handler group (handlers/language.py). Each update is handled
+# in an asyncio task of its own, and a task sees only the context values set in it.
+_CHAT_LANGUAGE: ContextVar[tuple[int, str] | None] = ContextVar("chat_language", default=None)
+
+
 def language(update: Update) -> str:
-    """The language to answer in: the sender's Telegram language, English otherwise."""
+    """The language to answer in: the chat's stored language; on first contact the sender's
+    Telegram language; English otherwise."""
+    stored = _CHAT_LANGUAGE.get()
+    if stored is not None and stored[0] == update.update_id:
+        return stored[1]
     user = update.effective_user
     return language_of(user.language_code if user else None)
+
+
+def remember_language(update: Update, lang: str) -> None:
+    """From now on, `language(update)` is `lang` for this update (the chat's stored one)."""
+    _CHAT_LANGUAGE.set((update.update_id, language_of(lang)))
 
 
 def command_args(update: Update) -> str:

@@ -152,14 +152,14 @@ async def _reply_saved(
     """Confirm the change (and when followers hear of it), or say why nothing changed."""
     lang = language(update)
     if found.person is None:
-        await reply_unresolved(update, found, who.label, lang)
+        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
     elif event is None:
         await reply(update, t(lang, "editor.unchanged", person=person_title(found.person)))
     else:
         seconds = int(context.services.grace.total_seconds())
         change = describe_event(event, lang)
         text = t(lang, "editor.saved", person=person_title(found.person), change=change)
-        await reply(update, text + "\n" + t(lang, "editor.push_in", seconds=seconds))
+        await reply(update, text + "\n" + t(lang, "editor.push_in", count=seconds))
 
 
 async def undo(update: Update, context: CaseContext) -> None:

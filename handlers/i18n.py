@@ -49,6 +49,27 @@ def translations(language: str) -> GNUTranslations:
     return found
 
 
+@cache
+def _keys_by_word(prefix: str) -> dict[str, str]:
+    """The keys under `prefix` ("stage.") by their own name and by their text in every
+    language, lower-cased: "Kazakh", "kazakh" and "қазақ" all name `ethnicity.kazakh`."""
+    words: dict[str, str] = {}
+    for language in (*reversed(LANGUAGES), FALLBACK):
+        for key, forms in catalogue(language).items():
+            if key.startswith(prefix):
+                words[forms[0].casefold()] = key
+    for key in catalogue(FALLBACK):
+        if key.startswith(prefix):
+            words[key.removeprefix(prefix).replace("_", " ").casefold()] = key
+    return words
+
+
+def key_for(prefix: str, word: str) -> str | None:
+    """The key of a fixed list (`stage.`, `ethnicity.`) that `word` names, as the key's
+    name or its text in any language, case and `_`/space aside; None if none does."""
+    return _keys_by_word(prefix).get(" ".join(word.replace("_", " ").split()).casefold())
+
+
 def language_of(code: str | None) -> str:
     """Our language for a Telegram language_code ("ru-RU" → "ru"); English otherwise."""
     base = (code or "").split("-")[0].lower()

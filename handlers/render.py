@@ -7,16 +7,30 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from html import escape, unescape
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
 
-from handlers.i18n import t
-from storage.following import Following
-from storage.models import Event, EventKind, Person
+from handlers.i18n import LANGUAGES, key_for, t
+from handlers.writing import kazakh_ablative, reader_name
+from storage.following import Following, chosen_kinds
+from storage.history import PersonHearings
+from storage.models import (
+    Case,
+    ChangeKind,
+    Event,
+    EventKind,
+    Hearing,
+    HearingStatus,
+    NameWatch,
+    Person,
+    SubscriptionScope,
+)
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
@@ -25,6 +39,7 @@ from storage.timeline import load_value
 
 MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
+_LABEL = 48  # characters of a button's label
 
 
 def telegram_length(text: str) -> int:
@@ -179,19 +194,48 @@ def _locale(language: str) -> str:
     return {"kk": "kk_KZ", "ru": "ru_RU"}.get(language, "en_GB")
 
 
+# A hearing's moment, weekday first where the language puts it: `Thu 3 Dec 2026, 10:00`,
+# `чт, 3 дек. 2026, 10:00`, `2026 ж. 3 желтоқсан, бейсенбі, 10:00`.
+_WHEN = {
+    "en": "EEE d MMM y, HH:mm",
+    "ru": "EEE, d MMM y, HH:mm",
+    "kk": "y 'ж'. d MMMM, EEEE, HH:mm",
+}
+
+
 def format_when(moment: datetime, tz: str, language: str) -> str:
-    """A moment in a court's local time: `3 Dec 2026, 10:00`."""
-    return format_datetime(moment, "d MMM y, HH:mm", tzinfo=ZoneInfo(tz), locale=_locale(language))
+    """A moment in a court's local time, with its weekday: `Thu 3 Dec 2026, 10:00`."""
+    return format_datetime(
+        moment, _WHEN.get(language, _WHEN["en"]), tzinfo=ZoneInfo(tz), locale=_locale(language)
+    )
+
+
+# `2018`, `2018-08`, `2018-08-14` as the object of "since": `2018`, `August 2018`,
+# `14 Aug 2018`; Russian months in the genitive, years with its abbreviation for "year";
+# Kazakh as its official dates write them (year, month, day), made ablative by
+# `kazakh_ablative`.
+_PARTIAL_DATE = {
+    "en": ("y", "MMMM y", "d MMM y"),
+    "ru": ("y 'г'.", "MMMM y 'г'.", "d MMMM y 'г'."),  # noqa: RUF001
+    "kk": ("y 'жыл'", "y 'жылғы' MMMM", "y 'жылғы' d MMMM"),
+}
 
 
 def format_partial_date(value: str, language: str) -> str:
-    """`2018`, `2018-08` or `2018-08-14` in the reader's language."""
+    """`2018`, `2018-08` or `2018-08-14` in the reader's language (as "since" takes it)."""
     parts = [int(part) for part in value.split("-")]
-    if len(parts) == 1:
-        return str(parts[0])
-    if len(parts) == 2:
-        return format_date(date(parts[0], parts[1], 1), "MMMM y", locale=_locale(language))
-    return format_date(date(*parts), "d MMM y", locale=_locale(language))
+    moment = date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    pattern = _PARTIAL_DATE.get(language, _PARTIAL_DATE["en"])[len(parts) - 1]
+    return format_date(moment, pattern, locale=_locale(language))
+
+
+def format_since(value: str, language: str) -> str:
+    """`since 14 Aug 2018` in the reader's language (Kazakh: the date in the ablative)."""
+    shown = format_partial_date(value, language)
+    if language == "kk":
+        *before, last = shown.split(" ")
+        shown = " ".join([*before, kazakh_ablative(last)])
+    return t(language, "card.since", date=shown)
 
 
 def status_label(field: str, status: str | None, language: str) -> str:
@@ -208,8 +252,43 @@ def _source(source: str | None, language: str) -> str:
     return t(language, "card.source", source=shown)
 
 
-def person_title(person: Person) -> str:
-    return f"<b>{escape(person.name)}</b> #{person.id}"
+def record_word(prefix: str, value: str, language: str) -> str:
+    """A value from a fixed list (`stage.`, `ethnicity.`) in the reader's language, matched
+    case-insensitively against the list's keys and texts; any other value as stored."""
+    key = key_for(prefix, value)
+    return t(language, key) if key else escape(value)
+
+
+@cache
+def _territories(language: str) -> dict[str, str]:
+    """Territory names in `language`, by ISO code (Babel's CLDR data)."""
+    territories = Locale.parse(_locale(language)).territories
+    return {str(code): str(name) for code, name in territories.items()}
+
+
+@cache
+def _territory_codes() -> dict[str, str]:
+    """ISO territory codes by their names in our languages and by the codes, lower-cased."""
+    codes: dict[str, str] = {}
+    for language in LANGUAGES:
+        codes.update({name.casefold(): code for code, name in _territories(language).items()})
+    codes.update({code.casefold(): code for code in codes.values()})
+    return codes
+
+
+def country_name(value: str, language: str) -> str:
+    """A country, named by its English (Russian, Kazakh) name or ISO code, in the reader's
+    language (China → Китай, Қытай); anything else as stored."""
+    code = _territory_codes().get(value.strip().casefold())
+    if code is None or not code.isalpha():
+        return escape(value)
+    return escape(_territories(language).get(code, value))
+
+
+def person_title(person: Person, spellings: Sequence[str] = (), language: str = "en") -> str:
+    """`<b>Name</b> #id`, the name in the reader's script if one of `spellings` is."""
+    name = reader_name([person.name, *spellings], language)
+    return f"<b>{escape(name)}</b> #{person.id}"
 
 
 def _status_line(person: Person, field: str, language: str) -> str:
@@ -218,30 +297,48 @@ def _status_line(person: Person, field: str, language: str) -> str:
     )
     since = getattr(person, f"{field}_since")
     if since:
-        line += " " + t(language, "card.since", date=format_partial_date(since, language))
+        line += " " + format_since(since, language)
     note = getattr(person, f"{field}_note")
     if note:
         line += f" — <i>{escape(note)}</i>"
     return line
 
 
+def _fact(name: str, value: object, language: str) -> str:
+    if name == "ethnicity":
+        return record_word("ethnicity.", str(value), language)
+    if name in ("citizenship", "location"):
+        return country_name(str(value), language)
+    return escape(str(value))
+
+
 def _facts_line(person: Person, language: str) -> str | None:
     facts = [
-        t(language, f"card.{name}", value=escape(str(value)))
+        t(language, f"card.{name}", value=_fact(name, value, language))
         for name in ("birth_year", "age_note", "ethnicity", "citizenship", "origin", "location")
         if (value := getattr(person, name))
     ]
     return " · ".join(facts) if facts else None
 
 
+def _same_place(court: str, city: str) -> bool:
+    """Whether the court's name already says the city ("court in Zharkent", "Zharkent")."""
+    return city.casefold() in court.casefold()
+
+
 def _case_line(card: PersonCard, language: str) -> str | None:
     case = card.case
     if case is None:
         return None
-    parts = [escape(part) for part in (case.charge, case.court, case.city) if part]
+    city = None if case.court and case.city and _same_place(case.court, case.city) else case.city
+    parts = [escape(part) for part in (case.charge, case.court, city) if part]
     line = t(language, "card.case", case=", ".join(parts) or "—")
     details = [
-        t(language, f"card.case_{name}", value=escape(value))
+        t(
+            language,
+            f"card.case_{name}",
+            value=record_word("stage.", value, language) if name == "stage" else escape(value),
+        )
         for name in ("case_number", "stage", "verdict", "sentence", "note")
         if (value := getattr(case, name))
     ]
@@ -258,8 +355,9 @@ def render_hearing_slot(slot: HearingSlot, language: str) -> str:
 
 def render_person_card(card: PersonCard, language: str, link: str | None = None) -> str:
     person = card.person
-    lines = [person_title(person)]
-    others = [s for s in card.spellings if s != person.name]
+    shown = reader_name([person.name, *card.spellings], language)
+    lines = [person_title(person, card.spellings, language)]
+    others = list(dict.fromkeys(s for s in [person.name, *card.spellings] if s != shown))
     if others:
         lines.append(t(language, "card.also", names=escape(", ".join(others))))
     if facts := _facts_line(person, language):
@@ -273,13 +371,15 @@ def render_person_card(card: PersonCard, language: str, link: str | None = None)
         lines.append(t(language, "card.next_hearing", when=when))
     else:
         lines.append(t(language, "card.no_hearing"))
+    last_source = card.last_event.source if card.last_event else None
     if card.last_event:
         lines.append(
             t(language, "card.last_change", change=describe_event(card.last_event, language))
-            + _source(card.last_event.source, language)
+            + _source(last_source, language)
         )
-    if card.sources:
-        lines.append(t(language, "card.sources", sources=_join_sources(card.sources)))
+    # The last change's source is said beside it, not a second time in the list.
+    if sources := [source for source in card.sources if source != last_source]:
+        lines.append(t(language, "card.sources", sources=_join_sources(sources)))
     if link:
         lines.append(t(language, "card.link", link=escape(link)))
     return fit("\n".join(lines))
@@ -380,15 +480,64 @@ def render_stats(stats: DeliveryStats, language: str) -> str:
     )
 
 
-def render_followings(followings: Sequence[Following], language: str) -> str:
+def following_title(following: Following, language: str) -> str:
+    """What a follow takes in: a person, everyone, or a court or a city."""
+    subscription = following.subscription
+    if following.person is not None:
+        return person_title(following.person)
+    if subscription.scope == SubscriptionScope.ALL:
+        return t(language, "following.everyone")
+    place = f"<b>{escape(subscription.place or '')}</b>"
+    return t(language, f"following.{subscription.scope}", place=place)
+
+
+def following_label(following: Following, language: str) -> str:
+    """`following_title` as plain text, short enough for a button."""
+    subscription = following.subscription
+    if following.person is not None:
+        label = following.person.name
+    elif subscription.scope == SubscriptionScope.ALL:
+        label = t(language, "following.everyone")
+    else:
+        label = t(language, f"following.{subscription.scope}", place=subscription.place or "")
+    return label if len(label) <= _LABEL else label[: _LABEL - 1] + _ELLIPSIS
+
+
+def _kinds_heard(following: Following, language: str) -> str:
+    kinds = chosen_kinds(following.subscription)
+    if len(kinds) == len(ChangeKind):
+        return t(language, "following.every_kind")
+    named = [t(language, f"following.kind_{kind}") for kind in kinds]
+    return format_list(named, locale=_locale(language))
+
+
+def render_followings(
+    followings: Sequence[Following], language: str, *, first: int = 1, total: int | None = None
+) -> str:
+    """The /subscriptions list (one page of it: numbered from `first`, of `total`)."""
     if not followings:
         return t(language, "subscriptions.none")
     lines = [t(language, "subscriptions.title")]
-    for following in followings:
-        if following.person is None:
-            lines.append("• " + t(language, "subscriptions.all"))
-        else:
-            lines.append(f"• {person_title(following.person)}")
+    for number, following in enumerate(followings, first):
+        line = f"{number}. {following_title(following, language)} — "
+        line += _kinds_heard(following, language)
+        if following.subscription.muted:
+            line += " · " + t(language, "following.muted_mark")
+        lines.append(line)
+    if total is not None and total > len(followings):
+        last = first + len(followings) - 1
+        lines.append(t(language, "following.shown", first=first, last=last, count=total))
+    return fit("\n".join(lines))
+
+
+def render_following(following: Following, language: str) -> str:
+    """One follow, as its buttons change it: what it takes in, what it tells, muted or not."""
+    lines = [
+        following_title(following, language),
+        t(language, "following.tells", kinds=_kinds_heard(following, language)),
+    ]
+    if following.subscription.muted:
+        lines.append(t(language, "following.muted"))
     return fit("\n".join(lines))
 
 
@@ -446,3 +595,97 @@ def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
         return t(language, "remind.off")
     lengths = [format_duration(offset, language) for offset in offsets]
     return t(language, "remind.on", offsets=format_list(lengths, locale=_locale(language)))
+
+
+def render_history(person: Person, events: Sequence[Event], tz: str, language: str) -> str:
+    """A page of /history: each change with its date (the court's time), old → new, source."""
+    lines = [t(language, "history.title", person=person_title(person))]
+    if not events:
+        lines.append(t(language, "history.empty"))
+    for event in events:
+        when = format_when(event.effective_at, tz, language)
+        change = describe_event(event, language) + _source(event.source, language)
+        lines.append(f"• <b>{when}</b> — {change}")
+    return fit("\n".join(lines))
+
+
+def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool) -> str:
+    if hearing.starts_at is not None:
+        line = format_when(hearing.starts_at, case.tz, language)
+    else:
+        line = escape(hearing.date_note or "—")
+    if place := hearing.place or case.court:
+        line += f", {escape(place)}"
+    if gone_by or hearing.status != HearingStatus.SCHEDULED:
+        line += " — " + t(language, f"hearing_status.{hearing.status}")
+    if hearing.outcome:
+        line += f": <i>{escape(hearing.outcome)}</i>"
+    return f"• {line}"
+
+
+def render_person_hearings(person: Person, hearings: PersonHearings, language: str) -> str:
+    """A person's hearings (the court's local time): to come, soonest first; then the last
+    ones gone by, each with its status."""
+    lines = [t(language, "person_hearings.title", person=person_title(person))]
+    if not hearings.upcoming:
+        lines.append(t(language, "person_hearings.none_ahead"))
+    lines += [
+        _hearing_line(hearing, case, language, gone_by=False)
+        for hearing, case in hearings.upcoming
+    ]
+    if hearings.past:
+        lines.append(t(language, "person_hearings.past"))
+        lines += [
+            _hearing_line(hearing, case, language, gone_by=True) for hearing, case in hearings.past
+        ]
+    return fit("\n".join(lines))
+
+
+# --- name watches ----------------------------------------------------------------------------
+
+
+def format_day(moment: datetime, language: str) -> str:
+    """`2 March 2027` (the day in Almaty's calendar is close enough for a 90-day watch)."""
+    return format_date(moment.date(), "d MMMM y", locale=_locale(language))
+
+
+def render_watch_offer(name: str, language: str) -> str:
+    """Nobody is called `name` yet: the offer to watch for it (the name is the one bold part;
+    the Watch button reads it back from there)."""
+    return t(language, "watch.offer", name=escape(name))
+
+
+def render_watch_started(watch: NameWatch, language: str, *, already: bool = False) -> str:
+    key = "watch.already" if already else "watch.started"
+    return t(language, key, name=escape(watch.name), date=format_day(watch.expires_at, language))
+
+
+def render_watch_match(
+    watched: str, changes: Sequence[Event], person: Person, language: str
+) -> str:
+    """A person just added matches a watched name: which, and the push about them."""
+    header = t(language, "watch.matched", name=escape(watched))
+    return f"{header}\n{render_push(changes, person, language)}"
+
+
+def render_watch_ended(watch: NameWatch, language: str) -> str:
+    """The note sent when a watch's time is up."""
+    return t(language, "watch.ended", name=escape(watch.name))
+
+
+def render_name_watches(watches: Sequence[NameWatch], language: str) -> str:
+    """The names a chat watches for (for /subscriptions; empty when it watches for none)."""
+    if not watches:
+        return ""
+    lines = [t(language, "watches.title")]
+    lines += [
+        "• "
+        + t(
+            language,
+            "watches.item",
+            name=escape(watch.name),
+            date=format_day(watch.expires_at, language),
+        )
+        for watch in watches
+    ]
+    return fit("\n".join(lines))

@@ -12,23 +12,24 @@ from handlers.render import person_title
 from handlers.replies import follow_button, reply
 from handlers.visibility import sees_restricted_here
 from handlers.who import resolve_who
-from storage.chats import chat_returned
 from storage.engine import session_scope
-from storage.following import is_following
+from storage.following import ensure_chat, is_following
 
 
 async def start(update: Update, context: CaseContext) -> None:
     """Greet, or open the link's person (t.me/bot?start=p12), offering to follow (f12).
 
-    A chat that had left (blocked the bot) is active again, with its follows and settings.
+    The chat is stored, in the language it is answered in; a chat that had left (blocked the
+    bot) is active again, with its follows and settings.
     """
     chat = update.effective_chat
     assert chat is not None
+    lang = language(update)
     async with session_scope(context.services.engine) as session:
-        await chat_returned(session=session, chat_id=chat.id)
+        await ensure_chat(session=session, chat_id=chat.id, kind=chat.type, language=lang)
     link = parse_start_payload(command_args(update))
     if link is None:
-        await reply(update, t(language(update), "start.welcome"))
+        await reply(update, t(lang, "start.welcome"))
         return
     await show_card(update, context, link.who)
     if link.action is LinkAction.FOLLOW:
@@ -54,7 +55,8 @@ async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> No
             return
     lang = language(update)
     question = t(lang, "deeplink.follow_question", person=person_title(person))
-    await reply(update, question, follow_button(person, lang, following=False))
+    markup = follow_button(person, lang, context.services.button_key, following=False)
+    await reply(update, question, markup)
 
 
 async def help_command(update: Update, context: CaseContext) -> None:
@@ -62,7 +64,7 @@ async def help_command(update: Update, context: CaseContext) -> None:
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         editor = await is_editor(session, update)
-    text = t(lang, "help.everyone")
+    text = t(lang, "help.everyone") + "\n" + t(lang, "help.lang")
     if editor:
         text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)

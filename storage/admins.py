@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Admin, AuditEntry, Role
+from storage.models import Admin, AuditEntry, Chat, Role
 
 
 async def sync_owners(*, session: AsyncSession, owner_ids: Iterable[int]) -> None:
@@ -40,3 +40,15 @@ async def sync_owners(*, session: AsyncSession, owner_ids: Iterable[int]) -> Non
 async def role_of(*, session: AsyncSession, user_id: int) -> Role | None:
     admin = await session.get(Admin, user_id)
     return None if admin is None else Role(admin.role)
+
+
+async def editors_languages(*, session: AsyncSession) -> list[tuple[int, str | None]]:
+    """Each owner and editor, with the stored language of their private chat (None if the
+    bot has none)."""
+    statement = (
+        select(Admin.user_id, Chat.language)
+        .join(Chat, col(Chat.id) == col(Admin.user_id), isouter=True)
+        .where(col(Admin.role).in_([Role.OWNER, Role.EDITOR]))
+        .order_by(col(Admin.user_id))
+    )
+    return [(user_id, lang) for user_id, lang in (await session.exec(statement)).all()]

@@ -17,6 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.app import build_application
 from bot.localapi import Chat, User
+from handlers.calendar import CALENDAR_BUTTON
 from handlers.context import SERVICES
 from handlers.forget import FORGET, KEEP
 from handlers.guards import EDITOR_COMMANDS
@@ -42,7 +43,7 @@ from tests.e2e import (
 # forgetting all about the chat, are the chat's own matter). A new kind of button fails
 # test_every_button_is_known until it is listed here, and one for editors gets rows in the
 # matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, FORGET, KEEP)
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR_BUTTON, FORGET, KEEP)
 
 # What an allowed command answers with.
 ALLOWED = {

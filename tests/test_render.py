@@ -60,8 +60,8 @@ def _card(person: Person, **fields: object) -> PersonCard:
 def test_push_about_moved_hearing_shows_new_and_earlier_time_in_court_time() -> None:
     text = render_push([MOVED], _person(), "en")
     assert "<b>Qaisha Aqan</b> #1" in text
-    assert "next hearing moved to <b>3 Dec 2026, 10:00, court in Zharkent</b>" in text
-    assert "(was 20 Nov 2026, 10:00, court in Zharkent)" in text
+    assert "next hearing moved to <b>Thu 3 Dec 2026, 10:00, court in Zharkent</b>" in text
+    assert "(was Fri 20 Nov 2026, 10:00, court in Zharkent)" in text
     assert 'href="https://example.org/news?id=1&amp;x=2"' in text
 
 
@@ -110,8 +110,9 @@ def test_card_shows_statuses_with_dates_case_next_hearing_and_last_change() -> N
     assert "Also written: Қайша Ақан" in text
     assert "Detention: <b>pretrial detention</b> since October 2026" in text
     assert "Asylum: <b>asylum seeker</b> — <i>granted “last month”</i>" in text
-    assert "Case: illegal border crossing, court in Zharkent, Zharkent" in text
-    assert "Next hearing: <b>3 Dec 2026, 10:00, court in Zharkent</b>" in text
+    assert "Case: illegal border crossing, court in Zharkent\n" in text
+    assert "Stage: trial" in text
+    assert "Next hearing: <b>Thu 3 Dec 2026, 10:00, court in Zharkent</b>" in text
     assert "Last change: next hearing moved" in text and "Source:" in text
 
 
@@ -178,7 +179,7 @@ def _reminder(offset: str, left: timedelta) -> Event:
 
 def test_reminder_says_how_soon_and_when_in_the_courts_time() -> None:
     text = render_push([_reminder("1d", timedelta(hours=23, minutes=59))], _person(), "en")
-    assert "reminder: hearing in 1 day, <b>3 Dec 2026, 10:00, court in Zharkent</b>" in text
+    assert "reminder: hearing in 1 day, <b>Thu 3 Dec 2026, 10:00, court in Zharkent</b>" in text
     assert "in 7 days" in render_push([_reminder("7d", timedelta(days=7))], _person(), "en")
 
 
