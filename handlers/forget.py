@@ -16,7 +16,7 @@ from handlers.context import CaseContext, language
 from handlers.i18n import t
 from handlers.replies import reply
 from storage.engine import session_scope
-from storage.forget import ForgottenChat, forget_chat
+from storage.forget import ForgottenChats, forget_chat
 
 # Callback data actions: delete everything, or keep it.
 FORGET = "forget"
@@ -62,7 +62,7 @@ async def forget_pressed(update: Update, context: CaseContext) -> None:
     await query.edit_message_text(render_forgotten(forgotten, lang))
 
 
-def render_forgotten(forgotten: ForgottenChat, language: str) -> str:
+def render_forgotten(forgotten: ForgottenChats, language: str) -> str:
     """What /forget deleted, counted."""
     if not forgotten.anything:
         return t(language, "forget.nothing")

@@ -18,7 +18,7 @@ from handlers.context import SERVICES
 from handlers.forget import FORGET, render_forgotten
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe
-from storage.forget import ForgottenChat, forget_chat
+from storage.forget import ForgottenChats, forget_chat
 from storage.models import Chat, Delivery, DeliveryState, NameWatch, Person, Subscription
 from storage.outbox import expand_due_events, lease_deliveries, mark_sent_many
 from storage.people import add_person
@@ -194,7 +194,7 @@ def test_what_was_deleted_is_counted_in_each_languages_plural_forms(
     language: str, counts: tuple[int, int, int], said: str
 ) -> None:
     follows, watches, deliveries = counts
-    forgotten = ForgottenChat(follows, watches, deliveries, settings=True)
+    forgotten = ForgottenChats(1, follows, watches, deliveries)
     assert render_forgotten(forgotten, language).startswith(said)
 
 
@@ -235,7 +235,7 @@ async def test_a_delivery_settled_after_its_chat_was_forgotten_brings_nothing_ba
     delivery_id = await _leased_delivery(engine)
     async with session_scope(engine) as session:
         forgotten = await forget_chat(session=session, chat_id=CHAT)
-    assert forgotten == ForgottenChat(follows=1, name_watches=0, deliveries=1, settings=True)
+    assert forgotten == ForgottenChats(chats=1, follows=1, name_watches=0, deliveries=1)
     # The send in flight ends, either way: settled against rows that are gone.
     async with session_scope(engine) as session:
         await mark_sent_many(session=session, sent=[(delivery_id, 99)], now=datetime.now(UTC))
