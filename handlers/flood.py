@@ -40,7 +40,7 @@ WINDOW_SECONDS = 60.0
 HOUR_SECONDS = 3600.0
 # Users remembered before those idle for a whole window are forgotten.
 FORGET_ABOVE = 10_000
-# Commands and buttons that look a person up (a history page turned is the same lookup).
+# Commands and buttons that look a person up (turning a history page looks up no one new).
 LOOKUP_COMMANDS = frozenset({"find", "person", "history"})
 LOOKUP_BUTTONS = frozenset({CARD, HISTORY, HEARINGS})
 

@@ -11,10 +11,9 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.buttons import button_data as signed
-from handlers.buttons import read_button
 from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.replies import reply
+from handlers.replies import read_press, reply
 from storage.engine import session_scope
 from storage.forget import ForgottenChats, forget_chat
 
@@ -48,9 +47,11 @@ async def forget_pressed(update: Update, context: CaseContext) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     lang = language(update)
-    pressed = read_button(context.services.button_key, query.data)
-    asked_at = pressed.number() if pressed is not None else None
-    if pressed is None or asked_at is None or time.time() - asked_at > CONFIRM_SECONDS:
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    asked_at = pressed.number()
+    if asked_at is None or time.time() - asked_at > CONFIRM_SECONDS:
         await query.answer(t(lang, "forget.expired"))
         return
     await query.answer()

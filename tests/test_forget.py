@@ -142,8 +142,10 @@ async def test_a_forged_or_expired_confirmation_deletes_nothing(bot: Story) -> N
     for data in (f"{FORGET}:{an_hour_ago}:forged", button_data(key, FORGET, an_hour_ago)):
         await bot.api.user_presses(FOLLOWER, question, data, check_button=False)
     await bot.api.wait_until(lambda: len(bot.api.callback_answers) == 2)
-    expired = "This confirmation has expired. Send /forget again."
-    assert [answer.text for answer in bot.api.callback_answers] == [expired, expired]
+    assert [answer.text for answer in bot.api.callback_answers] == [
+        "This button no longer works. Send /help for the commands.",  # not made by the bot
+        "This confirmation has expired. Send /forget again.",
+    ]
     assert await _stored(_engine(bot), FOLLOWER.id) == stored
 
 
