@@ -333,6 +333,16 @@ async def test_a_cancelled_hearing_stays_in_the_file_as_cancelled(
     assert sent.text == "2 court hearings in this file. Open it in your calendar app."
 
 
+async def test_a_city_followed_brings_the_hearings_of_every_case_there(bot: Story) -> None:
+    followed = await bot.say(FOLLOWER, "/subscribe city Zharkent")
+    assert (followed.text or "").startswith("You now follow every case in this city")
+    await bot.say(EDITOR, f"/sethearing Qaisha Aqan {_next_month():%Y-%m-%d} 10:00")  # Zharkent
+    await bot.say(EDITOR, f"/sethearing Qaster Musakhanuly {_next_month():%Y-%m-%d} 11:00")
+
+    (event,) = _events((await _file(bot, FOLLOWER)).document or b"")
+    assert str(event["SUMMARY"]) == "Court hearing: Qaisha Aqan"
+
+
 async def test_calendar_of_one_person_and_of_nobody(bot: Story, database_url: str) -> None:
     nothing = await bot.say(STRANGER, "/calendar")
     assert nothing.method == "sendMessage"
@@ -368,7 +378,9 @@ async def test_the_cards_calendar_button_and_forged_or_stale_ones(bot: Story) ->
     def answers() -> list[str | None]:
         return [answer.text for answer in bot.api.callback_answers]
 
-    await bot.api.user_presses(FOLLOWER, card, button_data(key, "cal", 1), check_button=False)
+    (calendar_button,) = [data for data in card.callback_data if data.startswith("cal:")]
+    assert calendar_button == button_data(key, "cal", 1)
+    await bot.api.user_presses(FOLLOWER, card, calendar_button)
     sent = (await bot.api.wait_for_messages(FOLLOWER.id, 2))[1]
     assert sent.method == "sendDocument" and sent.document_filename == "Qaisha-Aqan.ics"
     assert len(_events(sent.document or b"")) == 1
