@@ -364,6 +364,9 @@ async def test_calendar_of_one_person_and_of_nobody(bot: Story, database_url: st
         "<b>Qaisha Aqan</b> #1\n1 court hearing in this file. Open it in your calendar app.\n"
         "1 hearing without an exact date and time cannot go in a calendar."
     )
+    assert "/calendar [&lt;name or #id&gt;] — upcoming hearings" in (
+        (await bot.say(STRANGER, "/help")).text or ""
+    )
     nobody = await bot.say(STRANGER, "/calendar Nursultan Nazarbayev")
     assert "Nobody found" in (nobody.text or "")
     too_long = await bot.say(STRANGER, "/calendar " + "x" * 300)
