@@ -20,7 +20,7 @@ from bot.localapi import Chat, User
 from handlers.context import SERVICES
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
-from handlers.replies import CALENDAR, CARD, FOLLOW, UNFOLLOW
+from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, AuditEntry, Role, utcnow
@@ -40,7 +40,7 @@ from tests.e2e import (
 # The buttons there are: none of them changes records (a card only shows; following is the
 # chat's own matter). A new kind of button fails test_every_button_is_known until it is
 # listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR)
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, HISTORY, HEARINGS, CALENDAR)
 
 # What an allowed command answers with.
 ALLOWED = {
