@@ -189,8 +189,12 @@ async def test_a_restricted_person_is_neither_shown_to_nor_followed_by_a_group(
     assert (restricted.text or "").startswith("<b>Murager Alimuly</b> #2 is restricted now")
     person_id = await _person_id(bot, "Murager Alimuly")
     nobody = _nobody("Murager Alimuly")
-    for text in ("/find Murager Alimuly", "/person Murager Alimuly", "/subscribe Murager Alimuly"):
+    for text in ("/find Murager Alimuly", "/person Murager Alimuly"):
         assert (await bot.say(FOLLOWER, text, chat=GROUP)).text == nobody, text
+    # As for any name nobody has: the offer to watch for it (which never tells of a
+    # restricted person).
+    offer = await bot.say(FOLLOWER, "/subscribe Murager Alimuly", chat=GROUP)
+    assert (offer.text or "").startswith("Nobody found for <b>Murager Alimuly</b>.")
     by_id = await bot.say(FOLLOWER, f"/subscribe #{person_id}", chat=GROUP)
     assert by_id.text == _nobody(f"#{person_id}")
     # Not even an editor sees them in a group; in a private chat an editor does.
