@@ -17,7 +17,6 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.app import build_application
 from bot.localapi import Chat, User
-from handlers.calendar import CALENDAR_BUTTON
 from handlers.context import SERVICES
 from handlers.following import FOLLOWING_ACTIONS
 from handlers.forget import FORGET, KEEP
@@ -25,7 +24,7 @@ from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
 from handlers.language import LANG
 from handlers.name_watches import UNWATCH, WATCH
-from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
+from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, AuditEntry, Role, utcnow
@@ -52,7 +51,7 @@ PUBLIC_BUTTONS = (
     UNFOLLOW,
     HISTORY,
     HEARINGS,
-    CALENDAR_BUTTON,
+    CALENDAR,
     LANG,
     *FOLLOWING_ACTIONS,
     WATCH,

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import col, select
+from telegram import Update
 
+from bot.app import ALLOWED_UPDATES
 from bot.localapi import BotApiError, LocalBotApi, User
 from handlers.context import SERVICES
 from handlers.deeplinks import LinkAction, StartLink, follow_link, parse_start_payload, person_link
@@ -173,6 +175,10 @@ async def test_a_payload_that_is_no_link_of_ours_gets_the_greeting(bot: Story) -
 
 
 # --- inline mode ---------------------------------------------------------------------------
+
+
+def test_the_bot_asks_telegram_for_inline_queries() -> None:
+    assert Update.INLINE_QUERY in ALLOWED_UPDATES
 
 
 async def test_inline_mode_shares_public_cards_briefly_cached_and_personal(bot: Story) -> None:
