@@ -13,8 +13,7 @@ from handlers.ical import render_calendar
 from handlers.parsing import BadArguments, parse_who
 from handlers.render import person_title
 from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
-from handlers.visibility import sees_restricted_here, visible_person
-from handlers.who import resolve_who
+from handlers.visibility import resolve_here, sees_restricted_here, visible_person
 from storage.calendar import CalendarHearings, followed_hearings, person_hearings
 from storage.engine import session_scope
 from storage.models import Person, utcnow
@@ -48,12 +47,7 @@ async def calendar(update: Update, context: CaseContext) -> None:
         await reply_usage(update, "calendar", error, lang)
         return
     async with session_scope(context.services.engine) as session:
-        found = await resolve_who(
-            session=session,
-            names=context.services.names,
-            who=who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, who)
         of_person = await _of_person(session, found.person) if found.person else None
     if of_person is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)

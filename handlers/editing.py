@@ -25,8 +25,8 @@ from handlers.parsing import (
 )
 from handlers.render import describe_event, format_when, person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
-from handlers.visibility import sees_restricted_here
-from handlers.who import Resolution, resolve_who
+from handlers.visibility import resolve_here
+from handlers.who import Resolution
 from storage.engine import session_scope
 from storage.models import Event, Person
 from storage.people import (
@@ -136,12 +136,7 @@ async def _edit_person(
     async with session_scope(services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
-        found = await resolve_who(
-            session=session,
-            names=services.names,
-            who=who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, who)
         event = await change(session, found.person) if found.person else None
     await _reply_saved(update, context, found, event, who)
 

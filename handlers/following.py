@@ -12,7 +12,7 @@ from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.name_watches import offer_name_watch, reply_name_watches
-from handlers.parsing import BadArguments, PlaceName, Who, parse_target
+from handlers.parsing import BadArguments, PlaceName, parse_target
 from handlers.render import (
     following_label,
     person_title,
@@ -28,8 +28,8 @@ from handlers.replies import (
     reply_unresolved,
     reply_usage,
 )
-from handlers.visibility import sees_restricted_here, visible_person
-from handlers.who import Resolution, resolve_who
+from handlers.visibility import resolve_here, sees_restricted_here, visible_person
+from handlers.who import Resolution
 from storage.engine import session_scope
 from storage.following import (
     MAX_PLACES,
@@ -151,7 +151,9 @@ async def _change_following(update: Update, context: CaseContext, *, follow: boo
         return
     async with session_scope(context.services.engine) as session:
         found = (
-            Resolution() if target is None else await _resolve(session, update, context, target)
+            Resolution()
+            if target is None
+            else await resolve_here(session, update, context, target)
         )
         changed = None
         if target is None or found.person is not None:
@@ -181,17 +183,6 @@ async def _reply_changed(
     if person is not None:
         markup = follow_button(person, lang, context.services.button_key, following=follow)
     await reply(update, text, markup)
-
-
-async def _resolve(
-    session: AsyncSession, update: Update, context: CaseContext, who: Who
-) -> Resolution:
-    return await resolve_who(
-        session=session,
-        names=context.services.names,
-        who=who,
-        include_restricted=await sees_restricted_here(session, update),
-    )
 
 
 async def _apply(

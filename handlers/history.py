@@ -17,8 +17,7 @@ from handlers.i18n import t
 from handlers.parsing import BadArguments, parse_who
 from handlers.render import render_history
 from handlers.replies import HISTORY, answer_gone, read_press, reply, reply_unresolved, reply_usage
-from handlers.visibility import sees_restricted_here, visible_person
-from handlers.who import resolve_who
+from handlers.visibility import resolve_here, visible_person
 from storage.engine import session_scope
 from storage.history import HistoryPage, history_page
 from storage.models import Person
@@ -45,12 +44,7 @@ async def history(update: Update, context: CaseContext) -> None:
         await reply_usage(update, "history", error, lang)
         return
     async with session_scope(context.services.engine) as session:
-        found = await resolve_who(
-            session=session,
-            names=context.services.names,
-            who=who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, who)
         shown = await _load(session, context, found.person) if found.person else None
     if shown is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)

@@ -24,8 +24,8 @@ from handlers.replies import (
     reply_unresolved,
     reply_usage,
 )
-from handlers.visibility import sees_restricted_here, visible_person
-from handlers.who import Resolution, resolve_who, search_people
+from handlers.visibility import resolve_here, sees_restricted_here, visible_person
+from handlers.who import Resolution, search_people
 from storage.engine import session_scope
 from storage.following import is_following
 from storage.history import hearings_of
@@ -88,12 +88,7 @@ async def show_card(update: Update, context: CaseContext, who: Who) -> None:
     """The card of the person meant, or the candidates, or a clear "nobody"."""
     lang = language(update)
     async with session_scope(context.services.engine) as session:
-        found = await resolve_who(
-            session=session,
-            names=context.services.names,
-            who=who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, who)
         card = await _load_card(session, update, found.person) if found.person else None
     if card is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)

@@ -10,8 +10,7 @@ from handlers.lookup import show_card
 from handlers.parsing import Who
 from handlers.render import person_title
 from handlers.replies import follow_button, reply
-from handlers.visibility import sees_restricted_here
-from handlers.who import resolve_who
+from handlers.visibility import resolve_here
 from storage.chats import chat_returned
 from storage.engine import session_scope
 from storage.following import is_following
@@ -43,12 +42,7 @@ async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> No
     chat = update.effective_chat
     assert chat is not None
     async with session_scope(context.services.engine) as session:
-        found = await resolve_who(
-            session=session,
-            names=context.services.names,
-            who=who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, who)
         person = found.person
         if person is None or person.id is None:
             return

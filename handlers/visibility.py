@@ -6,10 +6,10 @@ from telegram import Update
 from handlers.context import CaseContext, command_args, language
 from handlers.guards import is_editor
 from handlers.i18n import t
-from handlers.parsing import BadArguments, parse_setvisibility
+from handlers.parsing import BadArguments, Who, parse_setvisibility
 from handlers.render import person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
-from handlers.who import resolve_who
+from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
 from storage.models import Person, utcnow
 from storage.people import people_by_ids
@@ -21,6 +21,18 @@ async def sees_restricted_here(session: AsyncSession, update: Update) -> bool:
     """Restricted people are shown to editors in their private chats, never in a group."""
     chat = update.effective_chat
     return chat is not None and chat.type == chat.PRIVATE and await is_editor(session, update)
+
+
+async def resolve_here(
+    session: AsyncSession, update: Update, context: CaseContext, who: Who
+) -> Resolution:
+    """The person `who` names (or the candidates), among those this chat may see."""
+    return await resolve_who(
+        session=session,
+        names=context.services.names,
+        who=who,
+        include_restricted=await sees_restricted_here(session, update),
+    )
 
 
 async def visible_person(
@@ -49,12 +61,7 @@ async def setvisibility(update: Update, context: CaseContext) -> None:
     async with session_scope(context.services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
-        found = await resolve_who(
-            session=session,
-            names=context.services.names,
-            who=args.who,
-            include_restricted=await sees_restricted_here(session, update),
-        )
+        found = await resolve_here(session, update, context, args.who)
         changed = found.person is not None and await set_visibility(
             session=session,
             person=found.person,
