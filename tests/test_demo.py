@@ -28,10 +28,10 @@ def test_demo_shows_replies_and_the_push_in_the_followers_chat() -> None:
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "[bot → aigerim]\n    Found 1:\n    • Qaisha Aqan #1" in out
+    assert "[bot → aigerim]\n    Found 1 person:\n    • Qaisha Aqan #1" in out
     assert "You now follow Qaisha Aqan #1" in out
-    assert "Saved for Qaisha Aqan #1: hearing set for 3 Dec 2030, 10:00" in out
+    assert "Saved for Qaisha Aqan #1: hearing set for Tue 3 Dec 2030, 10:00" in out
     assert "Сайрагүл Сауытбай" in out  # Dana's card, in Russian
     push = out.split("[bot → aigerim]")[-1]
-    assert "hearing set for 3 Dec 2030, 10:00, Zharkent district court" in push
+    assert "hearing set for Tue 3 Dec 2030, 10:00, Zharkent district court" in push
     assert "Traceback" not in out + result.stderr and "ERROR" not in result.stderr

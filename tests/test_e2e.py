@@ -64,9 +64,9 @@ async def test_follower_gets_exactly_one_push_when_editor_moves_hearing(bot: Sto
 
     assert "asylum status is now <b>refugee</b>" in (pushes[2].text or "")
     push = pushes[1].text or ""
-    assert f"next hearing moved to <b>{moved.day} {moved:%b %Y}, 10:00" in push
+    assert f"next hearing moved to <b>{moved:%a} {moved.day} {moved:%b %Y}, 10:00" in push
     assert "Zharkent district court" in push
-    assert f"(was {first.day} {first:%b %Y}, 10:00" in push
+    assert f"(was {first:%a} {first.day} {first:%b %Y}, 10:00" in push
     assert len(bot.api.messages_to(BYSTANDER.id)) == 1  # only the /find answer
 
 
@@ -224,7 +224,9 @@ async def test_hearing_moved_away_from_the_next_day_breaks_through_quiet_hours(
     assert "hearing set for" in (moved_in.text or "")
     await bot.say(EDITOR, f"/sethearing Qaisha Aqan {later:%Y-%m-%d %H:%M}")
     moved_out = (await bot.api.wait_for_messages(FOLLOWER.id, 4))[3]  # not held until morning
-    assert f"next hearing moved to <b>{later.day} {later:%b %Y}" in (moved_out.text or "")
+    assert f"next hearing moved to <b>{later:%a} {later.day} {later:%b %Y}" in (
+        moved_out.text or ""
+    )
 
 
 async def _editors_actions(database_url: str) -> dict[str, int]:
