@@ -14,6 +14,12 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.alerts import ALERTS_JOB, send_owner_alerts
 from bot.http import AiohttpRequest
 from bot.lifecycle import FIRST_PURGE, PURGE_INTERVAL, PURGE_JOB, purge_departed
+from bot.name_watches import (
+    FIRST_RUN,
+    NAME_WATCHES_INTERVAL,
+    NAME_WATCHES_JOB,
+    end_expired_watches,
+)
 from bot.outbox import SENDER, expand_events
 from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
@@ -74,6 +80,7 @@ def build_application(settings: Settings) -> CaseApplication:
                 tz=settings.casewatch_tz,
             ),
             alerts=services.alerts,
+            button_key=services.button_key,
         )
         application.bot_data[SENDER] = sender
         await sender.start()
@@ -90,6 +97,12 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=settings.reminder_scan_seconds,
             first=min(FIRST_SCAN_SECONDS, settings.reminder_scan_seconds),
             name=REMINDERS_JOB,
+        )
+        application.job_queue.run_repeating(
+            end_expired_watches,
+            interval=NAME_WATCHES_INTERVAL,
+            first=FIRST_RUN,
+            name=NAME_WATCHES_JOB,
         )
         application.job_queue.run_repeating(
             send_owner_alerts,
@@ -119,7 +132,12 @@ def build_application(settings: Settings) -> CaseApplication:
         .post_shutdown(post_shutdown)
         .build()
     )
-    add_handlers(application, commands_per_minute=settings.flood_commands_per_minute)
+    add_handlers(
+        application,
+        commands_per_minute=settings.flood_commands_per_minute,
+        lookups_per_minute=settings.lookups_per_minute,
+        lookups_per_hour=settings.lookups_per_hour,
+    )
     return application
 
 

@@ -56,10 +56,16 @@ Try: /find kaisha · /subscribe Qaisha Aqan · :as editor · /sethearing Qaisha 
 
 
 def show(message: SentMessage) -> None:
-    """Print what the bot sent, to whom, with its buttons numbered."""
+    """Print what the bot sent (or changed in place), to whom, with its buttons numbered."""
     who = NAMES.get(message.chat_id, str(message.chat_id))
+    action = "edits its message to" if message.method.startswith("edit") else "→"
     body = html_to_plain(message.text or "").replace("\n", "\n    ")
-    print(f"\n[bot → {who}]\n    {body}")
+    print(f"\n[bot {action} {who}]\n    {body}")
+    if message.document is not None:
+        print(f"    📎 {message.document_filename} ({len(message.document):,} bytes)")
+        for line in message.document.decode(errors="replace").splitlines():
+            if line.startswith(("SUMMARY", "DTSTART", "STATUS")):
+                print(f"       {line}")
     rows = (message.reply_markup or {}).get("inline_keyboard") or []
     buttons = [button["text"] for row in rows for button in row]
     if buttons:
@@ -130,7 +136,7 @@ class TerminalChat:
             await self.terminal_command(line)
             return
         chat_id = self.persona.user.id
-        before = len(self.api.messages_to(chat_id))
+        before = self._seen(chat_id)
         await self.api.user_sends(self.persona.user, None, line)
         await self._wait_reply(chat_id, before)
 
@@ -147,21 +153,41 @@ class TerminalChat:
             print(f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, :quit")
 
     async def press(self, number: int) -> None:
+        """Press a button of the last message with buttons, as it stands now (after edits)."""
         chat_id = self.persona.user.id
-        with_buttons = [m for m in self.api.messages_to(chat_id) if m.callback_data]
-        if not with_buttons or not 1 <= number <= len(with_buttons[-1].callback_data):
-            print("no such button")
+        with_buttons = [m for m in self.api.messages_to(chat_id) if m.reply_markup]
+        current = self.api.message(chat_id, with_buttons[-1].message_id) if with_buttons else None
+        rows = ((current or {}).get("reply_markup") or {}).get("inline_keyboard") or []
+        buttons = [button for row in rows for button in row]
+        if not 1 <= number <= len(buttons) or "callback_data" not in buttons[number - 1]:
+            print("no such button (or one that opens a link or another chat)")
             return
-        before = len(self.api.messages_to(chat_id))
-        message = with_buttons[-1]
-        await self.api.user_presses(self.persona.user, message, message.callback_data[number - 1])
+        before = self._seen(chat_id)
+        await self.api.user_presses(
+            self.persona.user, with_buttons[-1], buttons[number - 1]["callback_data"]
+        )
         await self._wait_reply(chat_id, before)
 
-    async def _wait_reply(self, chat_id: int, before: int) -> None:
+    def _seen(self, chat_id: int) -> tuple[int, int, int]:
+        """How much the bot has said so far: messages, edits (in this chat), button answers."""
+        edits = [edit for edit in self.api.edits if edit.chat_id == chat_id]
+        return len(self.api.messages_to(chat_id)), len(edits), len(self.api.callback_answers)
+
+    async def _wait_reply(self, chat_id: int, before: tuple[int, int, int]) -> None:
+        """Wait for a message or an edit, or a button answer with words (shown here)."""
+
+        def answered() -> bool:
+            messages, edits, _ = self._seen(chat_id)
+            toasts = [a for a in self.api.callback_answers[before[2] :] if a.text]
+            return messages > before[0] or edits > before[1] or bool(toasts)
+
         try:
-            await self.api.wait_for_messages(chat_id, before + 1, timeout=REPLY_WAIT_SECONDS)
+            await self.api.wait_until(answered, REPLY_WAIT_SECONDS)
         except TimeoutError:
             print("(no reply)")
+        for answer in self.api.callback_answers[before[2] :]:
+            if answer.text:
+                print(f"\n[bot, on the button] {answer.text}")
 
 
 def _is_number(text: str) -> bool:

@@ -35,12 +35,13 @@ from handlers.render import (
     html_to_plain,
     render_digest,
     render_push,
+    render_watch_match,
     split_message,
     telegram_length,
 )
-from handlers.replies import card_buttons
+from handlers.replies import card_buttons, follow_button
 from storage.engine import session_scope
-from storage.models import utcnow
+from storage.models import Chat, utcnow
 from storage.outbox import Outgoing, lease_deliveries, mark_sent_many, postpone, renew_leases
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,12 @@ class Sender:
         pacer: Pacer,
         settings: SenderSettings,
         alerts: OwnerAlerts,
+        button_key: bytes,
     ) -> None:
         self.bot, self.request, self.engine, self.pacer = bot, request, engine, pacer
         self.settings = settings
         self.alerts = alerts
+        self.button_key = button_key  # signs the card button under each push
         self._send_url = f"{bot.base_url}/sendMessage"
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -94,7 +97,9 @@ class Sender:
         self._sent: list[tuple[int, int | None]] = []
         self._held: set[int] = set()  # leased here and not yet settled: their leases are renewed
         self._renew_at = 0.0
-        self._messages: OrderedDict[tuple[int, str], tuple[list[str], str]] = OrderedDict()
+        self._messages: OrderedDict[tuple[int, str, str | None], tuple[list[str], str]] = (
+            OrderedDict()
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -237,7 +242,7 @@ class Sender:
         """A digest chat: urgent news now, one by one; the rest together, at the digest hour."""
         gathered = []
         for outgoing in outgoings:
-            if len(outgoings) == 1 or _urgent(outgoing):
+            if len(outgoings) == 1 or _urgent(outgoing) or outgoing.watched is not None:
                 failure = await self._guarded([outgoing], self._deliver(outgoing))
                 if failure is not None and failure.chat_gone:
                     return
@@ -335,17 +340,56 @@ class Sender:
 
     def _message(self, outgoing: Outgoing) -> tuple[list[str], str]:
         """The push (in parts, if it is too long for one) and its button, rendered once per
-        event and language."""
+        event and language: to a chat watching for the person's name, with a Follow button."""
         assert outgoing.event.id is not None
-        key = (outgoing.event.id, outgoing.chat.language)
+        language, watched = outgoing.chat.language, outgoing.watched
+        key = (outgoing.event.id, language, watched)
         message = self._messages.get(key)
         if message is None:
-            text = render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
-            message = (split_message(text), card_buttons([outgoing.person]).to_json())
+            if watched is None:
+                text = render_push(outgoing.changes, outgoing.person, language)
+                buttons = card_buttons([outgoing.person], self.button_key)
+            else:
+                text = render_watch_match(watched, outgoing.changes, outgoing.person, language)
+                buttons = follow_button(
+                    outgoing.person, language, self.button_key, following=False
+                )
+            message = (split_message(text), buttons.to_json())
             self._messages[key] = message
             if len(self._messages) > 1024:
                 self._messages.popitem(last=False)
         return message
+
+    async def send_note(self, chat: Chat, text: str, *, queued_at: datetime) -> Decision | None:
+        """A message owed outside the outbox (a notice), at its broadcast turn, through the
+        same failure policy: None once Telegram has it, else the failure that ended it (a
+        chat found gone is settled here: deactivated or moved; RETRY is the caller's)."""
+        plain = False
+        while True:
+            try:
+                sent = html_to_plain(text) if plain else text
+                await self._send(chat.id, sent, None, html=not plain)
+                return None
+            except Exception as error:
+                attempt = Attempt(attempts=1, queued_at=queued_at, plain=plain)
+                decision = decide(error, attempt, retry_base=self.settings.retry_base_seconds)
+                log_failure(error, decision, [])
+                self.pacer.pause(decision.pause)
+                if decision.action is Action.SEND_AGAIN:
+                    plain = plain or decision.plain
+                    continue
+                if decision.action is Action.TAKEN_AS_SENT:
+                    return None
+                if decision.chat_gone:
+                    await settle(
+                        decision,
+                        engine=self.engine,
+                        chat=chat,
+                        delivery_ids=[],
+                        parts_sent=0,
+                        alerts=self.alerts,
+                    )
+                return decision
 
     def _record_sent(self, delivery_id: int, message_id: int | None) -> None:
         """Telegram has it: marked sent in the database by the next settle."""

@@ -61,6 +61,11 @@ class Settings(DatabaseSettings):
     alert_interval_seconds: float = Field(default=300.0, gt=0)
     # Commands a minute one person may send; past it, one "slow down" and the rest ignored.
     flood_commands_per_minute: int = Field(default=20, ge=1)
+    # People one person may look up (by name, id, link, button or inline query) a minute and
+    # an hour; past either, one "try again in N minutes" and the rest ignored. Editors are
+    # not limited.
+    lookups_per_minute: int = Field(default=30, ge=1)
+    lookups_per_hour: int = Field(default=200, ge=1)
 
     @property
     def rate_per_second(self) -> float:

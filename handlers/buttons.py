@@ -51,7 +51,9 @@ def button_data(key: bytes, action: str, *values: object) -> str:
 def read_button(key: bytes, data: str | None) -> Pressed | None:
     """The action and values of a button of ours; None for data this bot did not sign."""
     payload, _, signature = (data or "").rpartition(":")
-    if not payload or not hmac.compare_digest(signature, _signature(key, payload)):
+    # Compared as bytes: compare_digest refuses a str with anything beyond ASCII in it.
+    expected = _signature(key, payload).encode()
+    if not payload or not hmac.compare_digest(signature.encode(), expected):
         return None
     action, *values = payload.split(":")
     return Pressed(action=action, values=tuple(values))

@@ -152,7 +152,7 @@ async def _reply_saved(
     """Confirm the change (and when followers hear of it), or say why nothing changed."""
     lang = language(update)
     if found.person is None:
-        await reply_unresolved(update, found, who.label, lang)
+        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
     elif event is None:
         await reply(update, t(lang, "editor.unchanged", person=person_title(found.person)))
     else:

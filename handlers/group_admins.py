@@ -1,9 +1,11 @@
 """In a group, only its administrators change whom it follows and how it hears of them.
 
 A guard (registered in the guard group for group chats only) refuses everyone else: the
-follow commands and buttons always, /remind, /quiet, /digest and /lang when they change something
-(shown without arguments, the settings are for anyone to read). Telegram is asked who
-administers the group (getChatMember), and the answer is trusted for a few minutes.
+follow commands and buttons always (the /subscriptions buttons that change a follow too;
+paging and looking are for anyone), /forget and its buttons always, /remind, /quiet, /digest
+and /lang when they change something (shown without arguments, the settings are for anyone
+to read). Telegram is asked who administers the group (getChatMember), and the answer is
+trusted for a few minutes.
 """
 
 import time
@@ -19,14 +21,21 @@ from telegram.ext import (
 )
 
 from handlers.context import CaseContext, language
+from handlers.following import FOLLOWING_CHANGES
+from handlers.forget import FORGET, KEEP
 from handlers.i18n import t
 from handlers.language import LANG
+from handlers.name_watches import UNWATCH, WATCH
 from handlers.replies import FOLLOW, UNFOLLOW, reply
 
 GROUP_ADMINS = "group_admins"
-# Commands that always change what a group follows; and those that change it with arguments.
-FOLLOWING_COMMANDS = ("subscribe", "unsubscribe")
+# Commands that always change what a group follows (or delete it all, /forget); and those
+# that change it with arguments.
+FOLLOWING_COMMANDS = ("subscribe", "unsubscribe", "forget")
 SETTING_COMMANDS = ("remind", "quiet", "digest", "lang")
+# Buttons that change what a group follows or how it hears (following, kinds, mute, watches,
+# language, forgetting it all).
+CHANGING_BUTTONS = (FOLLOW, UNFOLLOW, LANG, *FOLLOWING_CHANGES, WATCH, UNWATCH, FORGET, KEEP)
 ADMIN_STATUSES = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR})
 # How long Telegram's answer is trusted: a demoted administrator keeps the right this long.
 ANSWER_SECONDS = 300.0
@@ -62,7 +71,7 @@ def group_admin_guards() -> list[BaseHandler[Update, CaseContext, None]]:
         CommandHandler(FOLLOWING_COMMANDS, group_admins_only, filters=groups),
         CommandHandler(SETTING_COMMANDS, group_admins_only, filters=groups, has_args=True),
         # A button press has no chat filter: the guard lets private chats through itself.
-        CallbackQueryHandler(group_admins_only, pattern=f"^({FOLLOW}|{UNFOLLOW}|{LANG}):"),
+        CallbackQueryHandler(group_admins_only, pattern=f"^({'|'.join(CHANGING_BUTTONS)}):"),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Looking people up: /find, /person (and the card button), /hearings."""
+"""Looking people up: /find, /person (and the card button), /hearings (and a person's
+Hearings button)."""
 
 from dataclasses import dataclass
 
@@ -6,22 +7,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
+from handlers.deeplinks import person_link
 from handlers.parsing import BadArguments, Who, parse_hearings_window, parse_query, parse_who
-from handlers.render import render_hearings, render_matches, render_person_card
+from handlers.render import (
+    render_hearings,
+    render_matches,
+    render_person_card,
+    render_person_hearings,
+)
 from handlers.replies import (
-    button_who,
+    answer_gone,
     card_buttons,
-    follow_button,
+    card_keyboard,
+    read_press,
     reply,
     reply_unresolved,
     reply_usage,
 )
-from handlers.visibility import sees_restricted_here
-from handlers.who import MAX_CANDIDATES, Resolution, resolve_who
+from handlers.visibility import sees_restricted_here, visible_person
+from handlers.who import Resolution, resolve_who, search_people
 from storage.engine import session_scope
 from storage.following import is_following
-from storage.models import Person, utcnow
-from storage.people import PersonCard, load_person_card, people_by_ids, upcoming_hearings
+from storage.history import hearings_of
+from storage.models import Person, Visibility, utcnow
+from storage.people import PersonCard, load_person_card, upcoming_hearings
 
 
 @dataclass(frozen=True)
@@ -47,19 +56,21 @@ async def find_people(
     """The people matching `query`, as buttons; or "nobody" (with how to use the bot)."""
     lang = language(update)
     async with session_scope(context.services.engine) as session:
-        index = await context.services.names.catch_up(session)
-        matches = index.search(query, limit=MAX_CANDIDATES)
-        people = await people_by_ids(
+        found = await search_people(
             session=session,
-            person_ids=[match.person_id for match in matches],
+            names=context.services.names,
+            query=query,
             include_restricted=await sees_restricted_here(session, update),
         )
-    visible = {person.id: person for person in people}
-    found = [(m, visible[m.person_id]) for m in matches if m.person_id in visible]
     if not found:
-        await reply_unresolved(update, Resolution(), query, lang, hint=hint)
+        await reply_unresolved(
+            update, Resolution(), query, lang, key=context.services.button_key, hint=hint
+        )
         return
-    await reply(update, render_matches(found, lang), card_buttons([p for _, p in found]))
+    people = [person for _, person in found]
+    await reply(
+        update, render_matches(found, lang), card_buttons(people, context.services.button_key)
+    )
 
 
 async def person(update: Update, context: CaseContext) -> None:
@@ -85,17 +96,43 @@ async def show_card(update: Update, context: CaseContext, who: Who) -> None:
         )
         card = await _load_card(session, update, found.person) if found.person else None
     if card is None:
-        await reply_unresolved(update, found, who.label, lang)
+        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
         return
-    await _reply_card(update, card, lang)
+    await _reply_card(update, context, card, lang)
 
 
 async def card_pressed(update: Update, context: CaseContext) -> None:
-    """The card button: the id comes from the client, so visibility is checked again."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    await show_card(update, context, button_who(query.data))
+    """A card button: its person is checked again (still there, still to be seen here)."""
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    async with session_scope(context.services.engine) as session:
+        found = await visible_person(session, update, pressed.number())
+        card = await _load_card(session, update, found) if found else None
+    if card is None:
+        await answer_gone(update)
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _reply_card(update, context, card, language(update))
+
+
+async def hearings_pressed(update: Update, context: CaseContext) -> None:
+    """A card's Hearings button: the person's hearings to come, then the last gone by."""
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    async with session_scope(context.services.engine) as session:
+        found = await visible_person(session, update, pressed.number())
+        listed = None
+        if found is not None and found.id is not None:
+            listed = await hearings_of(session=session, person_id=found.id, now=utcnow())
+    if found is None or listed is None:
+        await answer_gone(update)
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await reply(update, render_person_hearings(found, listed, language(update)))
 
 
 async def hearings(update: Update, context: CaseContext) -> None:
@@ -129,6 +166,19 @@ async def _load_card(session: AsyncSession, update: Update, found: Person) -> Sh
     )
 
 
-async def _reply_card(update: Update, shown: ShownCard, language: str) -> None:
-    buttons = follow_button(shown.card.person, language, following=shown.following)
-    await reply(update, render_person_card(shown.card, language), buttons)
+def _shared_link(context: CaseContext, person: Person) -> str | None:
+    """The card's own link, for public people (a restricted one opens for editors only)."""
+    if person.id is None or person.visibility != Visibility.PUBLIC:
+        return None
+    return person_link(context.bot.username, person.id)
+
+
+async def _reply_card(
+    update: Update, context: CaseContext, shown: ShownCard, language: str
+) -> None:
+    person = shown.card.person
+    buttons = card_keyboard(
+        person, language, context.services.button_key, following=shown.following
+    )
+    link = _shared_link(context, person)
+    await reply(update, render_person_card(shown.card, language, link), buttons)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.models import AsylumStatus, DetentionStatus, Visibility
+from storage.models import AsylumStatus, DetentionStatus, SubscriptionScope, Visibility
 from storage.reminders import MAX_OFFSET, MAX_OFFSETS, MIN_OFFSET, offset_of
 
 MAX_NAME = 200
@@ -48,6 +48,25 @@ class Who:
     def is_id(self) -> bool:
         """Written as an id: looked up by id alone, never among the names."""
         return self.person_id is not None or self.text.startswith("#")
+
+
+@dataclass(frozen=True)
+class PlaceName:
+    """A court or a city as a subscriber wrote it (`court Zharkent`)."""
+
+    scope: SubscriptionScope
+    text: str
+
+
+# The words that make /subscribe follow a court or a city, in each of our languages.
+_PLACE_WORDS = {
+    "court": SubscriptionScope.COURT,
+    "суд": SubscriptionScope.COURT,
+    "сот": SubscriptionScope.COURT,
+    "city": SubscriptionScope.CITY,
+    "город": SubscriptionScope.CITY,
+    "қала": SubscriptionScope.CITY,
+}
 
 
 @dataclass(frozen=True)
@@ -122,9 +141,20 @@ def parse_query(text: str) -> str:
     return query
 
 
-def parse_target(text: str) -> Who | None:
-    """`all` (None) or a person, for /subscribe and /unsubscribe."""
-    return None if text.strip().lower() == "all" else parse_who(text)
+def parse_target(text: str) -> Who | PlaceName | None:
+    """`all` (None), `court <name>` or `city <name>`, or a person: /subscribe, /unsubscribe."""
+    if text.strip().lower() == "all":
+        return None
+    word, *rest = text.split(maxsplit=1) or [""]
+    scope = _PLACE_WORDS.get(word.lower())
+    if scope is None:
+        return parse_who(text)
+    name = " ".join("".join(rest).split())
+    if not name:
+        raise BadArguments("following.place_missing")
+    if len(name) > MAX_QUERY:
+        raise BadArguments("error.too_long")
+    return PlaceName(scope=scope, text=name)
 
 
 def parse_spellings(text: str) -> list[str]:

@@ -7,11 +7,13 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
+from handlers.calendar import CALENDAR_BUTTON, calendar, calendar_pressed
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -23,26 +25,33 @@ from handlers.conversation import (
 from handlers.delivery_settings import digest, quiet
 from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
 from handlers.errors import on_error
-from handlers.flood import FloodLimit
+from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
+    FOLLOWING_ACTIONS,
     follow_pressed,
+    following_pressed,
     subscribe_command,
     subscriptions,
     unsubscribe_command,
 )
+from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.history import history, history_pressed
+from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
-from handlers.lookup import card_pressed, find, hearings, person
+from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
+from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
-from handlers.replies import CARD, FOLLOW, UNFOLLOW
+from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
 
-LANGUAGE = -3
-FLOOD = -2
+LANGUAGE = -4
+FLOOD = -3
+LOOKUPS = -2
 GUARDS = -1
 # After the default group: the gate, then what the bot says to anything nobody took.
 UNANSWERED = 1
@@ -55,6 +64,7 @@ COMMANDS = {
     "help": help_command,
     "find": find,
     "person": person,
+    "history": history,
     "hearings": hearings,
     "subscribe": subscribe_command,
     "unsubscribe": unsubscribe_command,
@@ -63,6 +73,7 @@ COMMANDS = {
     "quiet": quiet,
     "digest": digest,
     "lang": lang_command,
+    "calendar": calendar,
     "addperson": addperson,
     "sethearing": sethearing,
     "setasylum": setasylum,
@@ -70,15 +81,22 @@ COMMANDS = {
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
+    "forget": forget_command,
 }
 
 
 def add_handlers(
-    application: Application[Any, Any, Any, Any, Any, Any], *, commands_per_minute: int
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    commands_per_minute: int,
+    lookups_per_minute: int,
+    lookups_per_hour: int,
 ) -> None:
     flood = FloodLimit(limit=commands_per_minute)
     application.add_handler(TypeHandler(Update, load_language), group=LANGUAGE)
     application.add_handler(TypeHandler(Update, flood.guard), group=FLOOD)
+    lookups = lookup_limit(per_minute=lookups_per_minute, per_hour=lookups_per_hour)
+    application.add_handler(TypeHandler(Update, lookups.guard), group=LOOKUPS)
     application.add_handler(
         CommandHandler(EDITOR_COMMANDS, editors_only, filters=NEW), group=GUARDS
     )
@@ -86,12 +104,22 @@ def add_handlers(
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
+    application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))
+    application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
+    application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR_BUTTON}:"))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_handler(CallbackQueryHandler(forget_pressed, pattern=f"^({FORGET}|{KEEP}):"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
     application.add_handler(membership_handler())
     application.add_handler(
         CallbackQueryHandler(follow_pressed, pattern=f"^({FOLLOW}|{UNFOLLOW}):")
     )
+    application.add_handler(
+        CallbackQueryHandler(following_pressed, pattern=f"^({'|'.join(FOLLOWING_ACTIONS)}):")
+    )
+    application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
+    application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 

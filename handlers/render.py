@@ -18,8 +18,19 @@ from babel.lists import format_list
 
 from handlers.i18n import LANGUAGES, key_for, t
 from handlers.writing import kazakh_ablative, reader_name
-from storage.following import Following
-from storage.models import Event, EventKind, Person
+from storage.following import Following, chosen_kinds
+from storage.history import PersonHearings
+from storage.models import (
+    Case,
+    ChangeKind,
+    Event,
+    EventKind,
+    Hearing,
+    HearingStatus,
+    NameWatch,
+    Person,
+    SubscriptionScope,
+)
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
@@ -28,6 +39,7 @@ from storage.timeline import load_value
 
 MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
+_LABEL = 48  # characters of a button's label
 
 
 def telegram_length(text: str) -> int:
@@ -341,7 +353,7 @@ def render_hearing_slot(slot: HearingSlot, language: str) -> str:
     return f"{when}, {escape(place)}" if place else when
 
 
-def render_person_card(card: PersonCard, language: str) -> str:
+def render_person_card(card: PersonCard, language: str, link: str | None = None) -> str:
     person = card.person
     shown = reader_name([person.name, *card.spellings], language)
     lines = [person_title(person, card.spellings, language)]
@@ -368,6 +380,8 @@ def render_person_card(card: PersonCard, language: str) -> str:
     # The last change's source is said beside it, not a second time in the list.
     if sources := [source for source in card.sources if source != last_source]:
         lines.append(t(language, "card.sources", sources=_join_sources(sources)))
+    if link:
+        lines.append(t(language, "card.link", link=escape(link)))
     return fit("\n".join(lines))
 
 
@@ -466,15 +480,64 @@ def render_stats(stats: DeliveryStats, language: str) -> str:
     )
 
 
-def render_followings(followings: Sequence[Following], language: str) -> str:
+def following_title(following: Following, language: str) -> str:
+    """What a follow takes in: a person, everyone, or a court or a city."""
+    subscription = following.subscription
+    if following.person is not None:
+        return person_title(following.person)
+    if subscription.scope == SubscriptionScope.ALL:
+        return t(language, "following.everyone")
+    place = f"<b>{escape(subscription.place or '')}</b>"
+    return t(language, f"following.{subscription.scope}", place=place)
+
+
+def following_label(following: Following, language: str) -> str:
+    """`following_title` as plain text, short enough for a button."""
+    subscription = following.subscription
+    if following.person is not None:
+        label = following.person.name
+    elif subscription.scope == SubscriptionScope.ALL:
+        label = t(language, "following.everyone")
+    else:
+        label = t(language, f"following.{subscription.scope}", place=subscription.place or "")
+    return label if len(label) <= _LABEL else label[: _LABEL - 1] + _ELLIPSIS
+
+
+def _kinds_heard(following: Following, language: str) -> str:
+    kinds = chosen_kinds(following.subscription)
+    if len(kinds) == len(ChangeKind):
+        return t(language, "following.every_kind")
+    named = [t(language, f"following.kind_{kind}") for kind in kinds]
+    return format_list(named, locale=_locale(language))
+
+
+def render_followings(
+    followings: Sequence[Following], language: str, *, first: int = 1, total: int | None = None
+) -> str:
+    """The /subscriptions list (one page of it: numbered from `first`, of `total`)."""
     if not followings:
         return t(language, "subscriptions.none")
     lines = [t(language, "subscriptions.title")]
-    for following in followings:
-        if following.person is None:
-            lines.append("• " + t(language, "subscriptions.all"))
-        else:
-            lines.append(f"• {person_title(following.person)}")
+    for number, following in enumerate(followings, first):
+        line = f"{number}. {following_title(following, language)} — "
+        line += _kinds_heard(following, language)
+        if following.subscription.muted:
+            line += " · " + t(language, "following.muted_mark")
+        lines.append(line)
+    if total is not None and total > len(followings):
+        last = first + len(followings) - 1
+        lines.append(t(language, "following.shown", first=first, last=last, count=total))
+    return fit("\n".join(lines))
+
+
+def render_following(following: Following, language: str) -> str:
+    """One follow, as its buttons change it: what it takes in, what it tells, muted or not."""
+    lines = [
+        following_title(following, language),
+        t(language, "following.tells", kinds=_kinds_heard(following, language)),
+    ]
+    if following.subscription.muted:
+        lines.append(t(language, "following.muted"))
     return fit("\n".join(lines))
 
 
@@ -532,3 +595,97 @@ def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
         return t(language, "remind.off")
     lengths = [format_duration(offset, language) for offset in offsets]
     return t(language, "remind.on", offsets=format_list(lengths, locale=_locale(language)))
+
+
+def render_history(person: Person, events: Sequence[Event], tz: str, language: str) -> str:
+    """A page of /history: each change with its date (the court's time), old → new, source."""
+    lines = [t(language, "history.title", person=person_title(person))]
+    if not events:
+        lines.append(t(language, "history.empty"))
+    for event in events:
+        when = format_when(event.effective_at, tz, language)
+        change = describe_event(event, language) + _source(event.source, language)
+        lines.append(f"• <b>{when}</b> — {change}")
+    return fit("\n".join(lines))
+
+
+def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool) -> str:
+    if hearing.starts_at is not None:
+        line = format_when(hearing.starts_at, case.tz, language)
+    else:
+        line = escape(hearing.date_note or "—")
+    if place := hearing.place or case.court:
+        line += f", {escape(place)}"
+    if gone_by or hearing.status != HearingStatus.SCHEDULED:
+        line += " — " + t(language, f"hearing_status.{hearing.status}")
+    if hearing.outcome:
+        line += f": <i>{escape(hearing.outcome)}</i>"
+    return f"• {line}"
+
+
+def render_person_hearings(person: Person, hearings: PersonHearings, language: str) -> str:
+    """A person's hearings (the court's local time): to come, soonest first; then the last
+    ones gone by, each with its status."""
+    lines = [t(language, "person_hearings.title", person=person_title(person))]
+    if not hearings.upcoming:
+        lines.append(t(language, "person_hearings.none_ahead"))
+    lines += [
+        _hearing_line(hearing, case, language, gone_by=False)
+        for hearing, case in hearings.upcoming
+    ]
+    if hearings.past:
+        lines.append(t(language, "person_hearings.past"))
+        lines += [
+            _hearing_line(hearing, case, language, gone_by=True) for hearing, case in hearings.past
+        ]
+    return fit("\n".join(lines))
+
+
+# --- name watches ----------------------------------------------------------------------------
+
+
+def format_day(moment: datetime, language: str) -> str:
+    """`2 March 2027` (the day in Almaty's calendar is close enough for a 90-day watch)."""
+    return format_date(moment.date(), "d MMMM y", locale=_locale(language))
+
+
+def render_watch_offer(name: str, language: str) -> str:
+    """Nobody is called `name` yet: the offer to watch for it (the name is the one bold part;
+    the Watch button reads it back from there)."""
+    return t(language, "watch.offer", name=escape(name))
+
+
+def render_watch_started(watch: NameWatch, language: str, *, already: bool = False) -> str:
+    key = "watch.already" if already else "watch.started"
+    return t(language, key, name=escape(watch.name), date=format_day(watch.expires_at, language))
+
+
+def render_watch_match(
+    watched: str, changes: Sequence[Event], person: Person, language: str
+) -> str:
+    """A person just added matches a watched name: which, and the push about them."""
+    header = t(language, "watch.matched", name=escape(watched))
+    return f"{header}\n{render_push(changes, person, language)}"
+
+
+def render_watch_ended(watch: NameWatch, language: str) -> str:
+    """The note sent when a watch's time is up."""
+    return t(language, "watch.ended", name=escape(watch.name))
+
+
+def render_name_watches(watches: Sequence[NameWatch], language: str) -> str:
+    """The names a chat watches for (for /subscriptions; empty when it watches for none)."""
+    if not watches:
+        return ""
+    lines = [t(language, "watches.title")]
+    lines += [
+        "• "
+        + t(
+            language,
+            "watches.item",
+            name=escape(watch.name),
+            date=format_day(watch.expires_at, language),
+        )
+        for watch in watches
+    ]
+    return fit("\n".join(lines))

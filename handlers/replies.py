@@ -1,20 +1,27 @@
-"""Answers shared by several commands: usage lines, unknown people, lists of candidates."""
+"""Answers shared by several commands: usage lines, unknown people, lists of candidates, and
+the buttons under them (signed, see handlers/buttons.py)."""
 
 from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from handlers.buttons import Pressed, button_data, read_button
+from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.parsing import BadArguments, Who, id_reference
+from handlers.parsing import BadArguments
 from handlers.render import render_candidates
 from handlers.who import Resolution
-from storage.models import Person
+from storage.models import Person, Visibility
 
-# Callback data prefixes; the id after the colon is checked again on every press.
+# Button actions (handlers/buttons.py signs them); each names a person by id, checked
+# again on every press. A history page button also says which way, from which event.
 CARD = "card"
 FOLLOW = "follow"
 UNFOLLOW = "unfollow"
+HISTORY = "hist"
+HEARINGS = "hear"
+CALENDAR = "cal"
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -32,25 +39,58 @@ async def reply_usage(update: Update, command: str, error: BadArguments, languag
     )
 
 
-def card_buttons(people: Sequence[Person]) -> InlineKeyboardMarkup:
+def card_buttons(people: Sequence[Person], key: bytes) -> InlineKeyboardMarkup:
     """One button per person, opening their card."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(f"{p.name} #{p.id}", callback_data=f"{CARD}:{p.id}")]
+            [InlineKeyboardButton(f"{p.name} #{p.id}", callback_data=button_data(key, CARD, p.id))]
             for p in people
         ]
     )
 
 
-def follow_button(person: Person, language: str, *, following: bool) -> InlineKeyboardMarkup:
-    action, key = (UNFOLLOW, "button.unfollow") if following else (FOLLOW, "button.follow")
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(language, key), callback_data=f"{action}:{person.id}")]]
+def _follow(person: Person, language: str, key: bytes, *, following: bool) -> InlineKeyboardButton:
+    action, text = (UNFOLLOW, "button.unfollow") if following else (FOLLOW, "button.follow")
+    return InlineKeyboardButton(
+        t(language, text), callback_data=button_data(key, action, person.id)
     )
 
 
+def follow_button(
+    person: Person, language: str, key: bytes, *, following: bool
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_follow(person, language, key, following=following)]])
+
+
+def card_keyboard(
+    person: Person, language: str, key: bytes, *, following: bool
+) -> InlineKeyboardMarkup:
+    """Under a card: Follow or Unfollow, History, Hearings, Calendar, and Share (a public
+    person only: sharing hands their name to another chat)."""
+
+    def pressing(action: str, text: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            t(language, text), callback_data=button_data(key, action, person.id)
+        )
+
+    rows = [
+        [_follow(person, language, key, following=following), pressing(HISTORY, "button.history")],
+        [pressing(HEARINGS, "button.hearings"), pressing(CALENDAR, "button.calendar")],
+    ]
+    if person.visibility == Visibility.PUBLIC:
+        share = t(language, "button.share")
+        rows.append([InlineKeyboardButton(share, switch_inline_query=person.name)])
+    return InlineKeyboardMarkup(rows)
+
+
 async def reply_unresolved(
-    update: Update, found: Resolution, query: str, language: str, *, hint: bool = False
+    update: Update,
+    found: Resolution,
+    query: str,
+    language: str,
+    *,
+    key: bytes,
+    hint: bool = False,
 ) -> None:
     """Nobody matched, or several did: say so, with the candidates as buttons.
 
@@ -58,13 +98,28 @@ async def reply_unresolved(
     """
     if found.candidates:
         await reply(
-            update, render_candidates(found.candidates, language), card_buttons(found.candidates)
+            update,
+            render_candidates(found.candidates, language),
+            card_buttons(found.candidates, key),
         )
     else:
         nobody = t(language, "find.none", query=escape(query))
         await reply(update, nobody + ("\n" + t(language, "conversation.hint") if hint else ""))
 
 
-def button_who(data: str) -> Who:
-    """The person a `<prefix>:<id>` button names; forged data names nobody."""
-    return id_reference(data.partition(":")[2])
+async def read_press(update: Update, context: CaseContext) -> Pressed | None:
+    """The button of ours that was pressed; data this bot did not sign gets a polite answer
+    (the button does nothing) and None."""
+    query = update.callback_query
+    assert query is not None
+    pressed = read_button(context.services.button_key, query.data)
+    if pressed is None:
+        await query.answer(t(language(update), "conversation.stale_button"))
+    return pressed
+
+
+async def answer_gone(update: Update) -> None:
+    """A real button whose person is gone, or is no longer to be seen here."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(t(language(update), "button.gone"))

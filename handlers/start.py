@@ -1,19 +1,23 @@
-"""/start and /help."""
+"""/start (with the links of handlers/deeplinks.py) and /help."""
 
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
+from handlers.deeplinks import LinkAction, parse_start_payload
 from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.lookup import show_card
-from handlers.parsing import id_reference
-from handlers.replies import reply
+from handlers.parsing import Who
+from handlers.render import person_title
+from handlers.replies import follow_button, reply
+from handlers.visibility import sees_restricted_here
+from handlers.who import resolve_who
 from storage.engine import session_scope
-from storage.following import ensure_chat
+from storage.following import ensure_chat, is_following
 
 
 async def start(update: Update, context: CaseContext) -> None:
-    """Greet, and open a person's card when the link carried `p<id>` (t.me/bot?start=p12).
+    """Greet, or open the link's person (t.me/bot?start=p12), offering to follow (f12).
 
     The chat is stored, in the language it is answered in; a chat that had left (blocked the
     bot) is active again, with its follows and settings.
@@ -23,11 +27,36 @@ async def start(update: Update, context: CaseContext) -> None:
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         await ensure_chat(session=session, chat_id=chat.id, kind=chat.type, language=lang)
-    payload = command_args(update)
-    if payload.startswith("p"):
-        await show_card(update, context, id_reference(payload[1:]))
+    link = parse_start_payload(command_args(update))
+    if link is None:
+        await reply(update, t(lang, "start.welcome"))
         return
-    await reply(update, t(lang, "start.welcome"))
+    await show_card(update, context, link.who)
+    if link.action is LinkAction.FOLLOW:
+        await _offer_to_follow(update, context, link.who)
+
+
+async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> None:
+    """ "Follow <name>?" with the card's Follow button (pressed, it is checked like any), unless
+    the chat follows them already or the card said "nobody"."""
+    chat = update.effective_chat
+    assert chat is not None
+    async with session_scope(context.services.engine) as session:
+        found = await resolve_who(
+            session=session,
+            names=context.services.names,
+            who=who,
+            include_restricted=await sees_restricted_here(session, update),
+        )
+        person = found.person
+        if person is None or person.id is None:
+            return
+        if await is_following(session=session, chat_id=chat.id, person_id=person.id):
+            return
+    lang = language(update)
+    question = t(lang, "deeplink.follow_question", person=person_title(person))
+    markup = follow_button(person, lang, context.services.button_key, following=False)
+    await reply(update, question, markup)
 
 
 async def help_command(update: Update, context: CaseContext) -> None:

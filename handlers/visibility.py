@@ -11,7 +11,8 @@ from handlers.render import person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
 from handlers.who import resolve_who
 from storage.engine import session_scope
-from storage.models import utcnow
+from storage.models import Person, utcnow
+from storage.people import people_by_ids
 from storage.timeline import claim_update
 from storage.visibility import set_visibility
 
@@ -20,6 +21,20 @@ async def sees_restricted_here(session: AsyncSession, update: Update) -> bool:
     """Restricted people are shown to editors in their private chats, never in a group."""
     chat = update.effective_chat
     return chat is not None and chat.type == chat.PRIVATE and await is_editor(session, update)
+
+
+async def visible_person(
+    session: AsyncSession, update: Update, person_id: int | None
+) -> Person | None:
+    """The person a button names, if they still exist and may be seen here."""
+    if person_id is None:
+        return None
+    found = await people_by_ids(
+        session=session,
+        person_ids=[person_id],
+        include_restricted=await sees_restricted_here(session, update),
+    )
+    return found[0] if found else None
 
 
 async def setvisibility(update: Update, context: CaseContext) -> None:
@@ -48,7 +63,9 @@ async def setvisibility(update: Update, context: CaseContext) -> None:
             now=utcnow(),
         )
     if found.person is None:
-        await reply_unresolved(update, found, args.who.label, lang)
+        await reply_unresolved(
+            update, found, args.who.label, lang, key=context.services.button_key
+        )
         return
     key = f"visibility.{'' if changed else 'already_'}{args.visibility.value}"
     await reply(update, t(lang, key, person=person_title(found.person)))

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.parsing import Who
 from storage.models import Person, Visibility
-from storage.names import NameIndex
+from storage.names import NameIndex, NameMatch
 from storage.people import get_person, people_by_ids, spellings_after
 
 MAX_CANDIDATES = 8
@@ -99,15 +99,25 @@ async def resolve_who(
             include_restricted or person.visibility == Visibility.PUBLIC
         )
         return Resolution(person=person if visible else None)
+    found = await search_people(
+        session=session, names=names, query=who.text, include_restricted=include_restricted
+    )
+    ranked = [(match.score, person) for match, person in found]
+    if len(ranked) == 1 or (len(ranked) > 1 and ranked[0][0] - ranked[1][0] >= CLEAR_LEAD):
+        return Resolution(person=ranked[0][1])
+    return Resolution(candidates=[person for _, person in ranked])
+
+
+async def search_people(
+    *, session: AsyncSession, names: KnownNames, query: str, include_restricted: bool
+) -> list[tuple[NameMatch, Person]]:
+    """The people whose any spelling matches `query`, best first, that may be shown."""
     index = await names.catch_up(session)
-    matches = index.search(who.text, limit=MAX_CANDIDATES)
+    matches = index.search(query, limit=MAX_CANDIDATES)
     people = await people_by_ids(
         session=session,
         person_ids=[match.person_id for match in matches],
         include_restricted=include_restricted,
     )
     by_id = {person.id: person for person in people}
-    ranked = [(m.score, by_id[m.person_id]) for m in matches if m.person_id in by_id]
-    if len(ranked) == 1 or (len(ranked) > 1 and ranked[0][0] - ranked[1][0] >= CLEAR_LEAD):
-        return Resolution(person=ranked[0][1])
-    return Resolution(candidates=[person for _, person in ranked])
+    return [(match, by_id[match.person_id]) for match in matches if match.person_id in by_id]

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Chat, Delivery, Subscription
+from storage.models import Chat, Delivery, NameWatch, Subscription
 from storage.outbox import deactivate_chat
 
 # How long the follows and settings of a chat that left are kept for its return.
@@ -51,7 +51,8 @@ async def chat_language(*, session: AsyncSession, chat_id: int) -> str | None:
 async def purge_departed_chats(
     *, session: AsyncSession, now: datetime, keep: timedelta = KEEP_DEPARTED
 ) -> int:
-    """Forget the chats away for longer than `keep`: follows, settings, what was sent there.
+    """Forget the chats away for longer than `keep`: follows, name watches, settings, what
+    was sent there.
 
     Returns how many chats were forgotten.
     """
@@ -69,5 +70,6 @@ async def purge_departed_chats(
         return 0
     await session.exec(delete(Subscription).where(col(Subscription.chat_id).in_(chat_ids)))
     await session.exec(delete(Delivery).where(col(Delivery.chat_id).in_(chat_ids)))
+    await session.exec(delete(NameWatch).where(col(NameWatch.chat_id).in_(chat_ids)))
     await session.exec(delete(Chat).where(col(Chat.id).in_(chat_ids)))
     return len(chat_ids)

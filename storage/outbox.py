@@ -5,8 +5,8 @@ after Telegram accepted it; a lease that expires (the process died mid-send) mak
 the delivery due again.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,19 +16,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import dialect_name, insert_or_ignore
+from storage.following import change_kinds, told_of
 from storage.models import (
+    ChangeKind,
     Chat,
     Delivery,
     DeliveryState,
     Event,
+    EventKind,
     Person,
     Subscription,
-    SubscriptionScope,
     UTCDateTime,
     Visibility,
     utcnow,
 )
-from storage.visibility import sees_restricted
+from storage.name_watches import watched_names, watching_chats
+from storage.timeline import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Outgoing:
     person: Person
     chat: Chat
     changes: list[Event]  # what the message tells: the event and those merged into it
+    watched: str | None = None  # the chat's watched name the person just added matches
 
 
 def _skip_locked(session: AsyncSession, statement: Any, of: Any = None) -> Any:
@@ -87,29 +91,28 @@ async def expand_due_events(*, session: AsyncSession, now: datetime, limit: int 
         for merged in changes[:-1]:
             merged.merged_into = last.id
             session.add(merged)
-        created += await _fan_out(session, last, now)
+        created += await _fan_out(session, changes, now)
+        if any(change.kind == EventKind.PERSON_ADDED for change in changes):
+            created += await queue_watch_deliveries(session=session, event=last, now=now)
     return created
 
 
-async def _fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
-    """One delivery of the event per active chat following its person and allowed to see
-    them (visibility is read now: a person restricted since the change reaches editors only)."""
+async def _fan_out(session: AsyncSession, changes: list[Event], now: datetime) -> int:
+    """One delivery of the last of `changes` (the message tells them all) per active chat
+    that hears of the person and of any of these kinds of change (storage/following.py);
+    visibility is read now: a person restricted since the change reaches editors only."""
+    event = changes[-1]
     assert event.id is not None
     person = await session.get(Person, event.person_id)
     public = person is not None and person.visibility == Visibility.PUBLIC
     return await queue_deliveries(
-        session=session, event_id=event.id, person_id=event.person_id, public=public, now=now
+        session=session,
+        event_id=event.id,
+        person_id=event.person_id,
+        public=public,
+        changes=change_kinds([change.kind for change in changes]),
+        now=now,
     )
-
-
-def follows_person(*, person_id: int, public: bool) -> ColumnElement[bool]:
-    """Subscriptions (joined with their chats) that may hear about a person: to them, or to
-    everyone, when they are public; when they are not, only editors' private chats following
-    them, whoever else followed them before."""
-    followers: ColumnElement[bool] = col(Subscription.person_id) == person_id
-    if public:
-        return or_(followers, col(Subscription.scope) == SubscriptionScope.ALL)
-    return and_(followers, sees_restricted())
 
 
 async def queue_deliveries(
@@ -118,30 +121,45 @@ async def queue_deliveries(
     event_id: int,
     person_id: int,
     public: bool,
+    changes: Collection[ChangeKind | None],
     now: datetime,
     chats: ColumnElement[bool] | None = None,
 ) -> int:
-    """INSERT … SELECT one pending delivery per active chat following the person (and
-    matching `chats`, if given), in the database; returns how many were new."""
-    followers = follows_person(person_id=person_id, public=public)
+    """INSERT … SELECT one pending delivery per active chat told of `changes` about the
+    person (and matching `chats`, if given), in the database: one statement however many
+    follow; returns how many were new."""
+    told = told_of(person_id=person_id, public=public, changes=changes)
     if chats is not None:
-        followers = and_(followers, chats)
-    rows = (
-        sql_select(
-            literal(event_id),
-            col(Chat.id),
-            literal(DeliveryState.PENDING.value),
-            literal(0),
-            literal(now, type_=UTCDateTime),
-            literal(now, type_=UTCDateTime),
-        )
-        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-        .where(col(Chat.active).is_(True), followers)
-        .distinct()
-    )
+        told = and_(told, chats)
+    rows = sql_select(
+        literal(event_id),
+        col(Chat.id),
+        literal(DeliveryState.PENDING.value),
+        literal(0),
+        literal(now, type_=UTCDateTime),
+        literal(now, type_=UTCDateTime),
+    ).where(col(Chat.active).is_(True), told)
     columns = ["event_id", "chat_id", "state", "attempts", "next_attempt_at", "created_at"]
     result = await session.exec(insert_or_ignore(session, Delivery).from_select(columns, rows))
     return int(result.rowcount or 0)
+
+
+async def queue_watch_deliveries(*, session: AsyncSession, event: Event, now: datetime) -> int:
+    """One pending delivery of the event (a person added) per chat watching for a name they
+    match and not already owed it; returns how many were new (at most one per watch)."""
+    chat_ids = await watching_chats(session=session, person_id=event.person_id, now=now)
+    rows = [
+        {
+            "event_id": event.id,
+            "chat_id": chat_id,
+            "state": DeliveryState.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for chat_id in chat_ids
+    ]
+    return await insert_ignoring_conflicts(session, Delivery, rows)
 
 
 async def lease_deliveries(
@@ -193,7 +211,18 @@ async def lease_deliveries(
         event, person = events[delivery.event_id]
         changes = [*earlier.get(event.id, []), event]
         outgoing.append(Outgoing(delivery, event, person, chat, changes))
-    return outgoing
+    return await _with_watched_names(session, outgoing)
+
+
+async def _with_watched_names(session: AsyncSession, outgoing: list[Outgoing]) -> list[Outgoing]:
+    """Pushes about people just added, each with the watched name it answers, if any."""
+    added = [
+        (o.chat.id, o.person.id)
+        for o in outgoing
+        if o.person.id is not None and any(c.kind == EventKind.PERSON_ADDED for c in o.changes)
+    ]
+    names = await watched_names(session=session, found=added)
+    return [replace(o, watched=names.get((o.chat.id, o.person.id or 0))) for o in outgoing]
 
 
 async def renew_leases(
@@ -319,11 +348,11 @@ async def migrate_chat(*, session: AsyncSession, old_id: int, new_id: int) -> No
         )
         await session.flush()
     following = select(Subscription).where(col(Subscription.chat_id) == new_id)
-    followed = {(s.scope, s.person_id) for s in (await session.exec(following)).all()}
+    followed = {(s.scope, s.person_id, s.place) for s in (await session.exec(following)).all()}
     for subscription in (
         await session.exec(select(Subscription).where(col(Subscription.chat_id) == old_id))
     ).all():
-        if (subscription.scope, subscription.person_id) not in followed:
+        if (subscription.scope, subscription.person_id, subscription.place) not in followed:
             subscription.chat_id = new_id
             session.add(subscription)
     pending = col(Delivery.state) == DeliveryState.PENDING

@@ -290,9 +290,9 @@ async def set_hearing(
     else:
         hearing = slot.hearing
         old = _hearing_value(hearing, case)
-        hearing.starts_at = starts_at
-        hearing.place = place or hearing.place
-        session.add(hearing)
+        revise_hearing(
+            session=session, hearing=hearing, starts_at=starts_at, place=place or hearing.place
+        )
         kind = EventKind.HEARING_MOVED
     return await record_change(
         session=session,
@@ -304,6 +304,21 @@ async def set_hearing(
         source=source,
         grace=grace,
     )
+
+
+def revise_hearing(*, session: AsyncSession, hearing: Hearing, **changes: Any) -> None:
+    """Change a hearing's fields, raising its `sequence` when its time, place or status
+    changes, so a calendar app that has it moves or cancels it instead of adding a second."""
+    revised = any(
+        getattr(hearing, name) != value
+        for name, value in changes.items()
+        if name in ("starts_at", "place", "status")
+    )
+    for name, value in changes.items():
+        setattr(hearing, name, value)
+    if revised:
+        hearing.sequence += 1
+    session.add(hearing)
 
 
 def _hearing_value(hearing: Hearing, case: Case) -> dict[str, Any]:
@@ -508,6 +523,9 @@ async def _restore(session: AsyncSession, event: Event, record: Person | Hearing
         if not old:  # the hearing was new: it goes again
             await session.delete(record)
             return
-        record.starts_at = datetime.fromisoformat(old["starts_at"])
-        record.place = old.get("place")
-        session.add(record)
+        revise_hearing(
+            session=session,
+            hearing=record,
+            starts_at=datetime.fromisoformat(old["starts_at"]),
+            place=old.get("place"),
+        )

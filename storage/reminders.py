@@ -16,13 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.following import ensure_chat
+from storage.following import ensure_chat, told_of
 from storage.models import (
     Case,
+    ChangeKind,
     Chat,
     Event,
     EventKind,
@@ -30,10 +31,9 @@ from storage.models import (
     HearingStatus,
     Person,
     Subscription,
-    SubscriptionScope,
     Visibility,
 )
-from storage.outbox import follows_person, queue_deliveries
+from storage.outbox import queue_deliveries
 from storage.people import HearingSlot
 from storage.timeline import insert_ignoring_conflicts
 
@@ -187,18 +187,13 @@ async def _hearings_to_remind(
 
 
 def _followed() -> ColumnElement[bool]:
-    """Some active chat follows the person of the hearing (by name, or all if public)."""
-    active = and_(col(Subscription.chat_id) == col(Chat.id), col(Chat.active).is_(True))
-    by_name = (
-        select(Subscription.person_id)
-        .join(Chat, col(Subscription.chat_id) == col(Chat.id))
-        .where(col(Chat.active).is_(True), col(Subscription.person_id).is_not(None))
+    """Some active chat hears of the person's hearings (storage/following.py `told_of`)."""
+    told = told_of(
+        person_id=col(Case.person_id),
+        public=col(Person.visibility) == Visibility.PUBLIC,
+        changes=[ChangeKind.HEARINGS],
     )
-    everyone = exists().where(active, col(Subscription.scope) == SubscriptionScope.ALL)
-    return or_(
-        col(Case.person_id).in_(by_name),
-        and_(col(Person.visibility) == Visibility.PUBLIC, everyone),
-    )
+    return exists().where(col(Chat.active).is_(True), told)
 
 
 def _settled() -> ColumnElement[bool]:
@@ -245,14 +240,8 @@ async def _queue(session: AsyncSession, reminder: _Reminder, now: datetime) -> i
     assert person.id is not None
     public = person.visibility == Visibility.PUBLIC
     owed = col(Chat.reminder_offsets).in_(reminder.settings)
-    anyone = (
-        select(Chat.id)
-        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-        .where(
-            col(Chat.active).is_(True), follows_person(person_id=person.id, public=public), owed
-        )
-        .limit(1)
-    )
+    told = told_of(person_id=person.id, public=public, changes=[ChangeKind.HEARINGS])
+    anyone = select(Chat.id).where(col(Chat.active).is_(True), told, owed).limit(1)
     if (await session.exec(anyone)).first() is None:
         return 0
     value = {
@@ -280,5 +269,11 @@ async def _queue(session: AsyncSession, reminder: _Reminder, now: datetime) -> i
     ).one()
     assert event_id is not None
     return await queue_deliveries(
-        session=session, event_id=event_id, person_id=person.id, public=public, now=now, chats=owed
+        session=session,
+        event_id=event_id,
+        person_id=person.id,
+        public=public,
+        changes=[ChangeKind.HEARINGS],
+        now=now,
+        chats=owed,
     )

@@ -7,8 +7,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Secret
 from storage.timeline import insert_ignoring_conflicts
 
-# Signs button data (handlers/buttons.py) and derives calendar UIDs.
+# Signs button data (handlers/buttons.py).
 BUTTONS = "buttons"
+# Derives the UIDs of hearings in calendar files (handlers/ical.py).
+CALENDAR = "calendar"
 
 
 async def shared_secret(*, session: AsyncSession, name: str) -> bytes:

@@ -1,12 +1,21 @@
 """What the end-to-end tests share: the people in the story, the bot against the emulator."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from bot.app import CaseApplication, build_application, polling
-from bot.localapi import DEMO_TOKEN, Chat, LocalBotApi, SentMessage, User, serve_local_api
+from bot.localapi import (
+    DEMO_TOKEN,
+    CallbackAnswer,
+    Chat,
+    LocalBotApi,
+    SentMessage,
+    User,
+    serve_local_api,
+)
 from bot.seed import seed_demo_records
 from bot.settings import Settings
 from storage.engine import create_engine
@@ -77,3 +86,18 @@ async def story(database_url: str, **overrides: object) -> AsyncIterator[Story]:
         application = build_application(settings_for(url, database_url, **overrides))
         async with polling(application):
             yield Story(api=api, url=url, application=application)
+
+
+async def answer_to(story: Story, pressed: Mapping[str, Any]) -> str | None:
+    """What the bot answered (answerCallbackQuery) to the button press `pressed`, an update."""
+    query = pressed["callback_query"]
+
+    def answered() -> CallbackAnswer | None:
+        return next(
+            (a for a in story.api.callback_answers if a.callback_query_id == query["id"]), None
+        )
+
+    await story.api.wait_until(lambda: answered() is not None)
+    answer = answered()
+    assert answer is not None
+    return answer.text

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Event, Person
-from storage.people import StatusField, set_hearing, set_status
+from storage.models import Event, Hearing, HearingStatus, Person
+from storage.people import StatusField, revise_hearing, set_hearing, set_status
 
 
 async def change_status(
@@ -50,3 +50,13 @@ async def change_hearing(
         actor_id=actor_id,
         grace=grace,
     )
+
+
+async def call_off_hearing(
+    session: AsyncSession, hearing_id: int, status: str = HearingStatus.CANCELLED
+) -> Hearing:
+    """A hearing cancelled or postponed (as a court announces it)."""
+    hearing = await session.get(Hearing, hearing_id)
+    assert hearing is not None
+    revise_hearing(session=session, hearing=hearing, status=status)
+    return hearing

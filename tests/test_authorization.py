@@ -17,6 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.app import build_application
 from bot.localapi import Chat, User
+from handlers.calendar import CALENDAR_BUTTON
 from handlers.context import SERVICES
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
@@ -40,7 +41,7 @@ from tests.e2e import (
 # The buttons there are: none of them changes records (a card only shows; following is the
 # chat's own matter). A new kind of button fails test_every_button_is_known until it is
 # listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW)
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR_BUTTON)
 
 # What an allowed command answers with.
 ALLOWED = {

@@ -15,13 +15,25 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.localapi import Chat, User
 from bot.updates import ChatOrderedUpdateProcessor
-from handlers.context import CaseContext
+from handlers.buttons import button_data
+from handlers.context import SERVICES, CaseContext
 from handlers.replies import reply
-from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, STRANGER, Story, story
+from tests.e2e import (
+    BYSTANDER,
+    EDITOR,
+    FOLLOWER,
+    GROUP,
+    RUSSIAN,
+    STRANGER,
+    Story,
+    answer_to,
+    story,
+)
 
 HELP_HEADER = "<b>Commands</b>"
 UNKNOWN_COMMAND = "I do not know that command. /help lists the ones I do."
 NOT_RUN_AGAIN = "Edited messages are not run again. To run a command, send it as a new message."
+STALE_BUTTON = "This button no longer works. Send /help for the commands."
 HINT = "Send me a person's name to look them up, or /help for the commands."
 
 
@@ -134,17 +146,20 @@ async def test_ids_that_cannot_be_are_nobody_and_alert_no_one(
     assert not [record for record in caplog.records if record.name == "handlers.errors"]
 
 
-async def test_forged_button_data_is_nobody_and_alerts_no_one(
+async def test_forged_button_data_is_answered_does_nothing_and_alerts_no_one(
     bot: Story, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR)
     found = await bot.say(STRANGER, "/find Qaster")
-    for data in ("card:²", "follow:" + "1" * 25, "unfollow:-3", "card:0x1"):
-        await bot.api.user_presses(STRANGER, found, data, check_button=False)
-    assert await said_since(bot, STRANGER, 1) == [
-        f"Nobody found for “{label}”. Try another spelling, or part of the name."
-        for label in ("#²", "#" + "1" * 25, "#-3", "#0x1")
-    ]
+    key = bot.application.bot_data[SERVICES].button_key
+    forged = ["card:²", "follow:" + "1" * 25, "unfollow:-3", "card:0x1", "card:3", "hist:3:o:9"]
+    for data in [*forged, button_data(key, "card", 3).replace("3", "4", 1)]:
+        pressed = await bot.api.user_presses(STRANGER, found, data, check_button=False)
+        assert await answer_to(bot, pressed) == STALE_BUTTON, data
+    for data in (button_data(key, "card", 999999), button_data(key, "follow", "x")):
+        pressed = await bot.api.user_presses(STRANGER, found, data, check_button=False)
+        assert await answer_to(bot, pressed) == "This person's record is no longer available here."
+    assert await said_since(bot, STRANGER, 1) == []
     assert not [record for record in caplog.records if record.name == "handlers.errors"]
 
 
@@ -152,21 +167,22 @@ async def test_a_button_no_handler_knows_is_answered(bot: Story) -> None:
     found = await bot.say(STRANGER, "/find Qaster")
     await bot.api.user_presses(STRANGER, found, "vote:1", check_button=False)
     await bot.api.wait_until(lambda: bool(bot.api.callback_answers))
-    answer = bot.api.callback_answers[-1]
-    assert answer.text == "This button no longer works. Send /help for the commands."
+    assert bot.api.callback_answers[-1].text == STALE_BUTTON
 
 
 # ---- never silent in private ----------------------------------------------------------------
 
 
 async def test_unknown_commands_point_to_help(bot: Story) -> None:
-    said = await answers_before_marker(bot, STRANGER, ["/foo", "/history Qaisha"])
+    said = await answers_before_marker(bot, STRANGER, ["/foo", "/verdicts Qaisha"])
     assert said == [UNKNOWN_COMMAND, UNKNOWN_COMMAND]
 
 
 async def test_plain_text_in_private_is_a_find(bot: Story) -> None:
     found = await bot.say(STRANGER, "Qaisha")
-    assert "Qaisha Aqan" in (found.text or "") and found.callback_data == ["card:1"]
+    key = bot.application.bot_data[SERVICES].button_key
+    assert "Qaisha Aqan" in (found.text or "")
+    assert found.callback_data == [button_data(key, "card", 1)]
     nobody = await bot.say(STRANGER, "hello")
     assert nobody.text == (
         "Nobody found for “hello”. Try another spelling, or part of the name.\n" + HINT

@@ -59,6 +59,7 @@ async def test_read_timeout_is_retried_once_more_then_taken_as_delivered(
             pacer=Pacer(Limits(per_second=1000.0, chat_interval=0.0)),
             settings=SenderSettings(lease=timedelta(seconds=5), retry_base_seconds=0.01),
             alerts=OwnerAlerts(frozenset()),
+            button_key=b"k" * 32,
         )
         await sender.start()
         await eventually(lambda: _settled(engine))

@@ -12,13 +12,13 @@ api.telegram.org does, so python-telegram-bot is simply pointed at it::
             .base_url(f"{url}/bot").base_file_url(f"{url}/file/bot").build()
         )
 
-The user side (`user_sends`, `user_edits`, `user_presses`, `user_sends_document`, `block`,
-`unblock`, `add_to_group`, `remove_from_group`) is what a person does in a Telegram client;
-`set_administrators` says who runs a group; `sent`, `messages_to`, `calls` and
-`wait_for_messages` show what the bot did; `fail_next`, `migrate`, `rate_limit` and
-`latency` make Telegram misbehave the way it does in production. Errors carry Telegram's
-own status codes, descriptions and `parameters`, so the bot sees the same exceptions it
-would see for real.
+The user side (`user_sends`, `user_edits`, `user_presses`, `user_sends_document`,
+`user_sends_inline_query`, `block`, `unblock`, `add_to_group`, `remove_from_group`) is what
+a person does in a Telegram client; `set_administrators` says who runs a group; `sent`,
+`messages_to`, `calls`, `wait_for_messages` and `inline_answer` show what the bot did;
+`fail_next`, `migrate`, `rate_limit` and `latency` make Telegram misbehave the way it does
+in production. Errors carry Telegram's own status codes, descriptions and `parameters`, so
+the bot sees the same exceptions it would see for real.
 
 The package imports nothing of ours outside it. One concern per module, lower ones first:
 
@@ -30,7 +30,8 @@ The package imports nothing of ours outside it. One concern per module, lower on
 - files.py: stored files; limits.py: flood limits (429)
 - chats.py: chat state: members, administrators, the bot blocked, added, removed, migrated
 - state.py: all of the above for one bot, which the methods work on
-- messages.py, methods.py: making bot messages; the Bot API methods by name
+- messages.py, inline.py, methods.py: making bot messages; inline queries and the answers
+  to them; the Bot API methods by name
 - emulator.py: `LocalBotApi`, the side tests and the demo drive
 - server.py: the HTTP app and `serve_local_api`
 """
@@ -42,6 +43,7 @@ from bot.localapi.records import (
     CallbackAnswer,
     Chat,
     FailedCall,
+    InlineAnswer,
     SentMessage,
     UploadedFile,
     User,
@@ -55,6 +57,7 @@ __all__ = [
     "CallbackAnswer",
     "Chat",
     "FailedCall",
+    "InlineAnswer",
     "LocalBotApi",
     "SentMessage",
     "UploadedFile",

@@ -12,12 +12,14 @@ from typing import Any
 
 from bot.localapi.errors import BotApiError, default_description, not_found
 from bot.localapi.html import command_entities
+from bot.localapi.inline import new_inline_query
 from bot.localapi.methods import find_method
 from bot.localapi.params import Params
 from bot.localapi.records import (
     CallbackQuery,
     Chat,
     FailedCall,
+    InlineAnswer,
     JSONDict,
     SentMessage,
     UploadedFile,
@@ -152,7 +154,28 @@ class LocalBotApi(BotState):
         }
         return self._updates.enqueue({"callback_query": query})
 
+    async def user_sends_inline_query(self, user: User, query: str, *, offset: str = "") -> str:
+        """`user` types `@bot query` in some chat (which the bot is not told); returns the
+        query's id, to find the bot's answer with `inline_answer`."""
+        self._directory.register_user(user)
+        query_id = str(self._next_counter() + 5_000_000_000_000_000_000)
+        new_inline_query(self, user.id, query_id)
+        inline = {"id": query_id, "from": user.to_json(), "query": query, "offset": offset}
+        self._updates.enqueue({"inline_query": inline})
+        return query_id
+
     # ---- observing the bot ----------------------------------------------------------------
+
+    async def inline_answer(
+        self,
+        query_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109  (as wait_for_messages)
+    ) -> InlineAnswer:
+        """Wait for the bot's answer to inline query `query_id`; TimeoutError if none comes."""
+        await self.wait_until(
+            lambda: any(a.inline_query_id == query_id for a in self.inline_answers), timeout
+        )
+        return next(a for a in self.inline_answers if a.inline_query_id == query_id)
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Every message the bot sent to `chat_id`, in order (edits are in `edits`)."""

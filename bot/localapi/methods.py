@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.localapi import messages
 from bot.localapi.errors import BotApiError, bad_request
+from bot.localapi.inline import answer_inline_query
 from bot.localapi.params import Params
 from bot.localapi.records import CallbackAnswer, JSONDict, SentMessage
 from bot.localapi.state import BotState, commands_key
@@ -69,7 +70,7 @@ async def _get_me(api: BotState, params: Params) -> JSONDict:
         **api.bot_user,
         "can_join_groups": True,
         "can_read_all_group_messages": False,
-        "supports_inline_queries": False,
+        "supports_inline_queries": True,
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }
@@ -242,6 +243,12 @@ async def _answer_callback_query(api: BotState, params: Params) -> bool:
     query.answered = True
     answer = CallbackAnswer(query_id, text, params.boolean("show_alert"), params.text("url"))
     api.callback_answers.append(answer)
+    return True
+
+
+@_bot_method("answerInlineQuery")
+async def _answer_inline_query(api: BotState, params: Params) -> bool:
+    api.inline_answers.append(answer_inline_query(api, params))
     return True
 
 

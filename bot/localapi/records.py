@@ -106,3 +106,24 @@ class CallbackQuery:
 
     user_id: int
     answered: bool = False
+
+
+@dataclass
+class InlineQuery:
+    """An inline query the bot has yet to answer (or has answered)."""
+
+    user_id: int
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class InlineAnswer:
+    """An answerInlineQuery call: the results the user was offered, and how to cache them."""
+
+    inline_query_id: str
+    user_id: int
+    results: list[JSONDict]
+    cache_time: int
+    is_personal: bool
+    next_offset: str
+    button: JSONDict | None

@@ -16,7 +16,15 @@ from bot.localapi.chats import ChatDirectory
 from bot.localapi.errors import BotApiError
 from bot.localapi.files import FileStore, StoredFile
 from bot.localapi.limits import RateLimits
-from bot.localapi.records import CallbackAnswer, CallbackQuery, FailedCall, JSONDict, SentMessage
+from bot.localapi.records import (
+    CallbackAnswer,
+    CallbackQuery,
+    FailedCall,
+    InlineAnswer,
+    InlineQuery,
+    JSONDict,
+    SentMessage,
+)
 from bot.localapi.updates import Pulse, UpdateQueue
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ class BotState:
         self.edits: list[SentMessage] = []
         self.deleted: list[tuple[int, int]] = []
         self.callback_answers: list[CallbackAnswer] = []
+        self.inline_answers: list[InlineAnswer] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.calls: Counter[str] = Counter()
         self.failed: list[FailedCall] = []
@@ -79,6 +88,7 @@ class BotState:
         self._files = FileStore()
         self._limits = RateLimits()
         self._callback_queries: dict[str, CallbackQuery] = {}
+        self._inline_queries: dict[str, InlineQuery] = {}
         self._faults: list[Fault] = []
         self._counter = 0
 
