@@ -21,6 +21,7 @@ from handlers.calendar import CALENDAR_BUTTON
 from handlers.context import SERVICES
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
+from handlers.language import LANG
 from handlers.replies import CARD, FOLLOW, UNFOLLOW
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
@@ -38,10 +39,10 @@ from tests.e2e import (
     story,
 )
 
-# The buttons there are: none of them changes records (a card only shows; following is the
-# chat's own matter). A new kind of button fails test_every_button_is_known until it is
-# listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR_BUTTON)
+# The buttons there are: none of them changes records (a card only shows; following and the
+# language are the chat's own matter). A new kind of button fails test_every_button_is_known
+# until it is listed here, and one for editors gets rows in the matrix below.
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR_BUTTON, LANG)
 
 # What an allowed command answers with.
 ALLOWED = {

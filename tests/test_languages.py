@@ -52,6 +52,7 @@ async def test_lang_switches_the_chat_to_kazakh_and_later_pushes_arrive_in_kazak
     assert await _stored_language(bot, RUSSIAN.id) == "kk"
     await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
     push = (await bot.api.wait_for_messages(RUSSIAN.id, 3))[2]
+    assert (push.text or "").startswith("🔔 <b>Қайша Ақан</b> #1\n")  # in the reader's script
     assert "пана мәртебесі өзгерді: <b>босқын</b>" in (push.text or "")
 
 
