@@ -22,7 +22,7 @@ from handlers.who import resolve_who
 from storage.engine import session_scope
 from storage.history import HistoryPage, history_page
 from storage.models import Person
-from storage.people import current_case
+from storage.people import current_case, spellings_of
 
 NEWER = "n"
 OLDER = "o"
@@ -31,6 +31,7 @@ OLDER = "o"
 @dataclass(frozen=True)
 class ShownHistory:
     person: Person
+    spellings: list[str]  # for the name in the reader's script
     page: HistoryPage
     tz: str  # the court's, for the dates
 
@@ -96,14 +97,19 @@ async def _load(
         after=anchor if way == NEWER else None,
     )
     case = await current_case(session=session, person_id=person.id)
-    return ShownHistory(person, page, case.tz if case else context.services.default_tz)
+    return ShownHistory(
+        person=person,
+        spellings=await spellings_of(session=session, person_id=person.id),
+        page=page,
+        tz=case.tz if case else context.services.default_tz,
+    )
 
 
 def _message(
     shown: ShownHistory, context: CaseContext, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     events, key, person_id = shown.page.events, context.services.button_key, shown.person.id
-    text = render_history(shown.person, events, shown.tz, language)
+    text = render_history(shown.person, shown.spellings, events, shown.tz, language)
     buttons = []
     if shown.page.newer:
         data = button_data(key, HISTORY, person_id, NEWER, events[0].id)

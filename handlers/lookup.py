@@ -30,7 +30,7 @@ from storage.engine import session_scope
 from storage.following import is_following
 from storage.history import hearings_of
 from storage.models import Person, Visibility, utcnow
-from storage.people import PersonCard, load_person_card, upcoming_hearings
+from storage.people import PersonCard, load_person_card, spellings_of, upcoming_hearings
 
 
 @dataclass(frozen=True)
@@ -124,15 +124,16 @@ async def hearings_pressed(update: Update, context: CaseContext) -> None:
         return
     async with session_scope(context.services.engine) as session:
         found = await visible_person(session, update, pressed.number())
-        listed = None
+        listed, spellings = None, []
         if found is not None and found.id is not None:
             listed = await hearings_of(session=session, person_id=found.id, now=utcnow())
+            spellings = await spellings_of(session=session, person_id=found.id)
     if found is None or listed is None:
         await answer_gone(update)
         return
     assert update.callback_query is not None
     await update.callback_query.answer()
-    await reply(update, render_person_hearings(found, listed, language(update)))
+    await reply(update, render_person_hearings(found, spellings, listed, language(update)))
 
 
 async def hearings(update: Update, context: CaseContext) -> None:

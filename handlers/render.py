@@ -605,9 +605,11 @@ def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
     return t(language, "remind.on", offsets=format_list(lengths, locale=_locale(language)))
 
 
-def render_history(person: Person, events: Sequence[Event], tz: str, language: str) -> str:
+def render_history(
+    person: Person, spellings: Sequence[str], events: Sequence[Event], tz: str, language: str
+) -> str:
     """A page of /history: each change with its date (the court's time), old → new, source."""
-    lines = [t(language, "history.title", person=person_title(person))]
+    lines = [t(language, "history.title", person=person_title(person, spellings, language))]
     if not events:
         lines.append(t(language, "history.empty"))
     for event in events:
@@ -631,10 +633,13 @@ def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool)
     return f"• {line}"
 
 
-def render_person_hearings(person: Person, hearings: PersonHearings, language: str) -> str:
+def render_person_hearings(
+    person: Person, spellings: Sequence[str], hearings: PersonHearings, language: str
+) -> str:
     """A person's hearings (the court's local time): to come, soonest first; then the last
     ones gone by, each with its status."""
-    lines = [t(language, "person_hearings.title", person=person_title(person))]
+    title = person_title(person, spellings, language)
+    lines = [t(language, "person_hearings.title", person=title)]
     if not hearings.upcoming:
         lines.append(t(language, "person_hearings.none_ahead"))
     lines += [

@@ -64,7 +64,7 @@ async def help_command(update: Update, context: CaseContext) -> None:
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         editor = await is_editor(session, update)
-    text = t(lang, "help.everyone") + "\n" + t(lang, "help.lang")
+    text = "\n".join(t(lang, key) for key in ("help.everyone", "help.history", "help.lang"))
     if editor:
         text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)

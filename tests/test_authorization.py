@@ -22,7 +22,7 @@ from handlers.context import SERVICES
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
 from handlers.language import LANG
-from handlers.replies import CARD, FOLLOW, UNFOLLOW
+from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, AuditEntry, Role, utcnow
@@ -42,7 +42,7 @@ from tests.e2e import (
 # The buttons there are: none of them changes records (a card only shows; following and the
 # language are the chat's own matter). A new kind of button fails test_every_button_is_known
 # until it is listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, CALENDAR_BUTTON, LANG)
+PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, HISTORY, HEARINGS, CALENDAR_BUTTON, LANG)
 
 # What an allowed command answers with.
 ALLOWED = {
