@@ -83,19 +83,19 @@ def test_a_link_of_ours_with_no_id_in_it_names_nobody_never_a_name(payload: str)
 
 
 @pytest.mark.parametrize(
-    ("user", "link_line"),
+    ("user", "name", "link_line"),
     [
-        (FOLLOWER, "Link to this card: https://t.me/casewatch_bot?start=p"),
-        (RUSSIAN, "Ссылка на эту карточку: https://t.me/casewatch_bot?start=p"),
-        (KAZAKH, "Осы карточканың сілтемесі: https://t.me/casewatch_bot?start=p"),
+        (FOLLOWER, "Qaisha Aqan", "Link to this card: https://t.me/casewatch_bot?start=p"),
+        (RUSSIAN, "Қайша Ақан", "Ссылка на эту карточку: https://t.me/casewatch_bot?start=p"),
+        (KAZAKH, "Қайша Ақан", "Осы карточканың сілтемесі: https://t.me/casewatch_bot?start=p"),
     ],
 )
 async def test_a_start_link_opens_the_card_which_shows_its_own_link(
-    bot: Story, user: User, link_line: str
+    bot: Story, user: User, name: str, link_line: str
 ) -> None:
     person_id = await _person_id(bot, "Qaisha Aqan")
     card = await bot.say(user, f"/start p{person_id}")
-    assert (card.text or "").startswith(f"<b>Qaisha Aqan</b> #{person_id}")
+    assert (card.text or "").startswith(f"<b>{name}</b> #{person_id}")  # the reader's script
     assert f"{link_line}{person_id}" in (card.text or "")
     # The same line on the card /person shows.
     assert f"{link_line}{person_id}" in ((await bot.say(user, "/person Qaisha")).text or "")
