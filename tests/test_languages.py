@@ -57,6 +57,9 @@ async def test_lang_switches_the_chat_to_kazakh_and_later_pushes_arrive_in_kazak
 
 
 async def test_lang_alone_shows_the_language_with_a_button_for_each(bot: Story) -> None:
+    unknown = await bot.say(KAZAKH, "/lang de")
+    assert unknown.text == t("kk", "error.usage") + " " + t("kk", "usage.lang")
+    assert await _stored_language(bot, KAZAKH.id) is None
     shown = await bot.say(KAZAKH, "/lang")
     assert shown.text == t("kk", "lang.current", language="Қазақша")
     rows = (shown.reply_markup or {})["inline_keyboard"]
