@@ -6,15 +6,44 @@ set per language and per editor, and cards speak the reader's language and scrip
 from collections.abc import AsyncIterator
 
 import pytest
+from telegram import InlineQuery, Update
+from telegram import User as TelegramUser
 
 from bot.localapi import User
-from handlers.context import SERVICES
+from handlers.context import SERVICES, language, remember_language
 from handlers.i18n import t
+from handlers.language import parse_language
+from handlers.parsing import BadArguments
 from storage.engine import session_scope
 from storage.models import Chat
 from tests.e2e import EDITOR, FOLLOWER, GROUP, KAZAKH, RUSSIAN, STRANGER, Story, story
 
 EDITOR_SCOPE = {"type": "chat", "chat_id": EDITOR.id}
+
+
+def _update(update_id: int, language_code: str) -> Update:
+    """An update from a user whose Telegram speaks `language_code` (an inline query: no chat)."""
+    user = TelegramUser(RUSSIAN.id, RUSSIAN.first_name, is_bot=False, language_code=language_code)
+    return Update(update_id, inline_query=InlineQuery("1", user, query="", offset=""))
+
+
+def test_a_chats_language_holds_for_its_own_update_only() -> None:
+    first, next_one = _update(1, "ru"), _update(2, "ru")
+    assert language(first) == "ru"  # not loaded: Telegram's language
+    remember_language(first, "kk")
+    assert language(first) == "kk"
+    assert language(next_one) == "ru"  # never another update's
+
+
+@pytest.mark.parametrize(("text", "code"), [("kk", "kk"), (" RU ", "ru"), ("en-GB", "en")])
+def test_parse_language_knows_our_languages(text: str, code: str) -> None:
+    assert parse_language(text) == code
+
+
+@pytest.mark.parametrize("text", ["de", "russian", "k k"])
+def test_parse_language_refuses_any_other(text: str) -> None:
+    with pytest.raises(BadArguments):
+        parse_language(text)
 
 
 @pytest.fixture
@@ -90,10 +119,10 @@ async def test_in_a_group_only_its_administrators_change_its_language(bot: Story
 
 async def test_command_menus_per_language_and_the_editors_own(bot: Story) -> None:
     menus = {code: bot.api.commands_for(language_code=code) for code in ("", "ru", "kk")}
-    for code, language in (("", "en"), ("ru", "ru"), ("kk", "kk")):
+    for code, lang in (("", "en"), ("ru", "ru"), ("kk", "kk")):
         described = {command["command"]: command["description"] for command in menus[code]}
-        assert described["find"] == t(language, "menu.find")
-        assert described["lang"] == t(language, "menu.lang")
+        assert described["find"] == t(lang, "menu.find")
+        assert described["lang"] == t(lang, "menu.lang")
         assert "addperson" not in described
     editors = {c["command"]: c["description"] for c in bot.api.commands_for(scope=EDITOR_SCOPE)}
     assert editors["addperson"] == t("en", "menu.addperson")
