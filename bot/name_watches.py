@@ -42,7 +42,8 @@ async def end_name_watches(*, sender: Sender, now: datetime, limit: int = BATCH)
         due = await due_watches(session=session, now=now, limit=limit)
         await forget_ended_watches(session=session, now=now)
     ended = 0
-    for watch, chat in ((found.watch, found.chat) for found in due):
+    for found in due:
+        watch, chat = found.watch, found.chat
         if chat.active:
             text = render_watch_ended(watch, chat.language)
             failure = await sender.send_note(chat, text, queued_at=watch.expires_at)

@@ -2,96 +2,51 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from handlers.buttons import read_button
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.ical import render_calendar
-from handlers.parsing import BadArguments, Who, parse_who
+from handlers.parsing import BadArguments, parse_who
 from handlers.render import person_title
-from handlers.replies import reply, reply_unresolved, reply_usage
-from handlers.visibility import sees_restricted_here
-from handlers.who import Resolution, resolve_who
+from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
+from handlers.visibility import sees_restricted_here, visible_person
+from handlers.who import resolve_who
 from storage.calendar import CalendarHearings, followed_hearings, person_hearings
 from storage.engine import session_scope
 from storage.models import Person, utcnow
 from storage.secrets import CALENDAR, shared_secret
 
-# The card's Calendar button: `button_data(key, CALENDAR_BUTTON, person_id)`.
-CALENDAR_BUTTON = "cal"
 MAX_FILENAME = 60
 _NOT_IN_NAME = re.compile(r"[^\w]+")
 
 
 @dataclass(frozen=True)
-class CalendarFile:
-    """A calendar ready to send: its file, and what the caption says of it."""
+class Loaded:
+    """The hearings for one file, read at `now`, and the key their UIDs are made under."""
 
     hearings: CalendarHearings
-    content: bytes
-    filename: str
+    key: bytes
+    now: datetime
     person: Person | None = None  # whose hearings; None: of everyone the chat follows
 
 
 async def calendar(update: Update, context: CaseContext) -> None:
     """`/calendar [<who>]`: the hearings of everyone the chat follows, or of one person."""
-    lang = language(update)
-    text = command_args(update)
+    lang, text = language(update), command_args(update)
     if not text:
-        await _send(update, await _followed_calendar(update, context), lang)
+        async with session_scope(context.services.engine) as session:
+            loaded = await _of_followed(session, update)
+        await _send(update, loaded, lang)
         return
     try:
         who = parse_who(text)
     except BadArguments as error:
         await reply_usage(update, "calendar", error, lang)
         return
-    found, made = await _person_calendar(update, context, who)
-    if made is None:
-        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
-        return
-    await _send(update, made, lang)
-
-
-async def calendar_pressed(update: Update, context: CaseContext) -> None:
-    """The card's Calendar button: the person named is checked again (gone, or not shown here)."""
-    query = update.callback_query
-    assert query is not None
-    lang = language(update)
-    pressed = read_button(context.services.button_key, query.data)
-    person_id = pressed.number() if pressed and pressed.action == CALENDAR_BUTTON else None
-    made = None
-    if person_id is not None:
-        _, made = await _person_calendar(update, context, Who(person_id=person_id))
-    if made is None:
-        await query.answer(t(lang, "conversation.stale_button"))
-        return
-    await query.answer()
-    await _send(update, made, lang)
-
-
-async def _followed_calendar(update: Update, context: CaseContext) -> CalendarFile:
-    chat = update.effective_chat
-    assert chat is not None
-    now = utcnow()
-    async with session_scope(context.services.engine) as session:
-        hearings = await followed_hearings(
-            session=session,
-            chat_id=chat.id,
-            include_restricted=await sees_restricted_here(session, update),
-            now=now,
-        )
-        key = await shared_secret(session=session, name=CALENDAR)
-    content = render_calendar(hearings.slots, language(update), key=key, now=now)
-    return CalendarFile(hearings=hearings, content=content, filename="casewatch.ics")
-
-
-async def _person_calendar(
-    update: Update, context: CaseContext, who: Who
-) -> tuple[Resolution, CalendarFile | None]:
-    """The person meant (if visible here) and their calendar."""
-    now = utcnow()
     async with session_scope(context.services.engine) as session:
         found = await resolve_who(
             session=session,
@@ -99,31 +54,73 @@ async def _person_calendar(
             who=who,
             include_restricted=await sees_restricted_here(session, update),
         )
-        if found.person is None or found.person.id is None:
-            return found, None
-        hearings = await person_hearings(session=session, person_id=found.person.id, now=now)
-        key = await shared_secret(session=session, name=CALENDAR)
-    content = render_calendar(hearings.slots, language(update), key=key, now=now)
-    return found, CalendarFile(hearings, content, calendar_filename(found.person), found.person)
+        of_person = await _of_person(session, found.person) if found.person else None
+    if of_person is None:
+        await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
+        return
+    await _send(update, of_person, lang)
 
 
-async def _send(update: Update, made: CalendarFile, lang: str) -> None:
-    """The file with a caption saying how many hearings it holds; no file when none."""
+async def calendar_pressed(update: Update, context: CaseContext) -> None:
+    """The card's Calendar button: the person is checked again (gone, or not shown here)."""
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    async with session_scope(context.services.engine) as session:
+        found = await visible_person(session, update, pressed.number())
+        loaded = await _of_person(session, found) if found else None
+    if loaded is None:
+        await answer_gone(update)
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _send(update, loaded, language(update))
+
+
+async def _of_followed(session: AsyncSession, update: Update) -> Loaded:
+    chat = update.effective_chat
+    assert chat is not None
+    now = utcnow()
+    hearings = await followed_hearings(
+        session=session,
+        chat_id=chat.id,
+        include_restricted=await sees_restricted_here(session, update),
+        now=now,
+    )
+    return Loaded(hearings, await shared_secret(session=session, name=CALENDAR), now)
+
+
+async def _of_person(session: AsyncSession, person: Person) -> Loaded:
+    assert person.id is not None
+    now = utcnow()
+    hearings = await person_hearings(session=session, person_id=person.id, now=now)
+    return Loaded(hearings, await shared_secret(session=session, name=CALENDAR), now, person)
+
+
+async def _send(update: Update, loaded: Loaded, lang: str) -> None:
+    """The file with a caption saying how many hearings it holds; a text when none."""
     message = update.effective_message
     assert message is not None
-    count, undated = len(made.hearings.slots), made.hearings.undated
-    lines = [person_title(made.person)] if made.person else []
+    hearings, person = loaded.hearings, loaded.person
+    count, undated = len(hearings.slots), hearings.undated
+    lines = []
+    if person is not None:
+        lines.append(person_title(person, hearings.spellings.get(person.id or 0, ()), lang))
     if count:
         lines.append(t(lang, "calendar.caption", count=count))
     else:
-        lines.append(t(lang, "calendar.none_person" if made.person else "calendar.none"))
+        lines.append(t(lang, "calendar.none_person" if person else "calendar.none"))
     if undated:
         lines.append(t(lang, "calendar.undated", count=undated))
     if not count:
         await reply(update, "\n".join(lines))
         return
+    content = render_calendar(
+        hearings.slots, lang, key=loaded.key, now=loaded.now, spellings=hearings.spellings
+    )
+    filename = calendar_filename(person) if person else "casewatch.ics"
     await message.reply_document(
-        made.content, filename=made.filename, caption="\n".join(lines), do_quote=False
+        content, filename=filename, caption="\n".join(lines), do_quote=False
     )
 
 

@@ -32,7 +32,7 @@ from handlers.context import CaseContext, language
 from handlers.conversation import addressed_to_bot
 from handlers.guards import is_editor
 from handlers.i18n import t
-from handlers.replies import CARD, reply
+from handlers.replies import CARD, HEARINGS, HISTORY, reply
 from storage.engine import session_scope
 
 COMMANDS_PER_MINUTE = 20
@@ -40,9 +40,9 @@ WINDOW_SECONDS = 60.0
 HOUR_SECONDS = 3600.0
 # Users remembered before those idle for a whole window are forgotten.
 FORGET_ABOVE = 10_000
-# Commands and buttons that look people up (the history ones come with /history).
+# Commands and buttons that look a person up (turning a history page looks up no one new).
 LOOKUP_COMMANDS = frozenset({"find", "person", "history"})
-LOOKUP_BUTTONS = frozenset({CARD, "history"})
+LOOKUP_BUTTONS = frozenset({CARD, HISTORY, HEARINGS})
 
 
 class Admission(Enum):

@@ -11,12 +11,11 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.buttons import button_data as signed
-from handlers.buttons import read_button
 from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.replies import reply
+from handlers.replies import read_press, reply
 from storage.engine import session_scope
-from storage.forget import ForgottenChat, forget_chat
+from storage.forget import ForgottenChats, forget_chat
 
 # Callback data actions: delete everything, or keep it.
 FORGET = "forget"
@@ -48,9 +47,11 @@ async def forget_pressed(update: Update, context: CaseContext) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     lang = language(update)
-    pressed = read_button(context.services.button_key, query.data)
-    asked_at = pressed.number() if pressed is not None else None
-    if pressed is None or asked_at is None or time.time() - asked_at > CONFIRM_SECONDS:
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return
+    asked_at = pressed.number()
+    if asked_at is None or time.time() - asked_at > CONFIRM_SECONDS:
         await query.answer(t(lang, "forget.expired"))
         return
     await query.answer()
@@ -62,7 +63,7 @@ async def forget_pressed(update: Update, context: CaseContext) -> None:
     await query.edit_message_text(render_forgotten(forgotten, lang))
 
 
-def render_forgotten(forgotten: ForgottenChat, language: str) -> str:
+def render_forgotten(forgotten: ForgottenChats, language: str) -> str:
     """What /forget deleted, counted."""
     if not forgotten.anything:
         return t(language, "forget.nothing")

@@ -8,7 +8,7 @@ Texts are plain (not HTML): the library escapes what iCalendar needs escaped.
 """
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from hashlib import sha256
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from handlers.i18n import t
+from handlers.writing import reader_name
 from storage.models import HearingStatus
 from storage.people import HearingSlot
 
@@ -35,16 +36,23 @@ def hearing_uid(key: bytes, hearing_id: int) -> str:
 
 
 def render_calendar(
-    slots: Sequence[HearingSlot], language: str, *, key: bytes, now: datetime
+    slots: Sequence[HearingSlot],
+    language: str,
+    *,
+    key: bytes,
+    now: datetime,
+    spellings: Mapping[int, Sequence[str]],
 ) -> bytes:
-    """An .ics file with one event per hearing that has a time (`now` stamps each one)."""
+    """An .ics file with one event per hearing that has a time (`now` stamps each one); each
+    person named in the reader's script where one of their `spellings` (by id) is in it."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", t(language, "calendar.name"))
     for slot in slots:
-        calendar.add_component(_event(slot, language, key, now))
+        names = [slot.person.name, *spellings.get(slot.person.id or 0, ())]
+        calendar.add_component(_event(slot, reader_name(names, language), language, key, now))
     starts = [slot.hearing.starts_at for slot in slots if slot.hearing.starts_at]
     if starts:
         calendar.add_missing_timezones(
@@ -54,7 +62,7 @@ def render_calendar(
     return calendar.to_ical()
 
 
-def _event(slot: HearingSlot, language: str, key: bytes, now: datetime) -> Event:
+def _event(slot: HearingSlot, name: str, language: str, key: bytes, now: datetime) -> Event:
     hearing, case = slot.hearing, slot.case
     assert hearing.id is not None and hearing.starts_at is not None
     event = Event()
@@ -64,7 +72,7 @@ def _event(slot: HearingSlot, language: str, key: bytes, now: datetime) -> Event
     event.add("dtstart", hearing.starts_at.astimezone(ZoneInfo(case.tz)))
     event.add("duration", LENGTH)
     event.add("status", "CANCELLED" if hearing.status in CALLED_OFF else "CONFIRMED")
-    event.add("summary", _summary(slot, language))
+    event.add("summary", _summary(slot, name, language))
     if location := _location(slot):
         event.add("location", location)
     if description := _description(slot, language):
@@ -72,11 +80,11 @@ def _event(slot: HearingSlot, language: str, key: bytes, now: datetime) -> Event
     return event
 
 
-def _summary(slot: HearingSlot, language: str) -> str:
+def _summary(slot: HearingSlot, name: str, language: str) -> str:
     """`Court hearing: Qaisha Aqan`, or that it is cancelled or postponed."""
     status = slot.hearing.status
     key = f"calendar.summary_{status}" if status in CALLED_OFF else "calendar.summary"
-    return t(language, key, person=slot.person.name)
+    return t(language, key, person=name)
 
 
 def _location(slot: HearingSlot) -> str | None:

@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.calendar import CALENDAR_BUTTON, calendar, calendar_pressed
+from handlers.calendar import calendar, calendar_pressed
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -44,7 +44,7 @@ from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
 from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
-from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
+from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
@@ -106,7 +106,7 @@ def add_handlers(
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))
     application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
-    application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR_BUTTON}:"))
+    application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR}:"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(CallbackQueryHandler(forget_pressed, pattern=f"^({FORGET}|{KEEP}):"))
     # In a group, following and changing its settings is for its administrators.

@@ -12,24 +12,25 @@ from handlers.render import person_title
 from handlers.replies import follow_button, reply
 from handlers.visibility import sees_restricted_here
 from handlers.who import resolve_who
+from storage.chats import chat_returned
 from storage.engine import session_scope
-from storage.following import ensure_chat, is_following
+from storage.following import is_following
 
 
 async def start(update: Update, context: CaseContext) -> None:
     """Greet, or open the link's person (t.me/bot?start=p12), offering to follow (f12).
 
-    The chat is stored, in the language it is answered in; a chat that had left (blocked the
-    bot) is active again, with its follows and settings.
+    A chat that had left (blocked the bot) is active again, with its follows and settings;
+    a chat the bot does not know is not stored (it is, with its language, once it follows
+    someone or chooses a language with /lang).
     """
     chat = update.effective_chat
     assert chat is not None
-    lang = language(update)
     async with session_scope(context.services.engine) as session:
-        await ensure_chat(session=session, chat_id=chat.id, kind=chat.type, language=lang)
+        await chat_returned(session=session, chat_id=chat.id)
     link = parse_start_payload(command_args(update))
     if link is None:
-        await reply(update, t(lang, "start.welcome"))
+        await reply(update, t(language(update), "start.welcome"))
         return
     await show_card(update, context, link.who)
     if link.action is LinkAction.FOLLOW:
@@ -64,7 +65,9 @@ async def help_command(update: Update, context: CaseContext) -> None:
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         editor = await is_editor(session, update)
-    text = "\n".join(t(lang, key) for key in ("help.everyone", "help.history", "help.lang"))
+    text = "\n".join(
+        t(lang, key) for key in ("help.everyone", "help.history", "help.calendar", "help.lang")
+    )
     if editor:
         text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)

@@ -3,20 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import (
-    Case,
-    Hearing,
-    HearingStatus,
-    Person,
-    Subscription,
-    SubscriptionScope,
-    Visibility,
-)
-from storage.people import HearingSlot
+from storage.following import followed_person_ids
+from storage.models import Case, Hearing, HearingStatus, Person
+from storage.people import HearingSlot, spellings_of_people
 
 # A hearing stays in the file this long after it began: a cancellation or a move of a
 # hearing just past still reaches the calendar apps that have it.
@@ -28,10 +21,12 @@ MAX_HEARINGS = 500
 @dataclass(frozen=True)
 class CalendarHearings:
     """The hearings with a time, earliest first, and how many more are known only by a date
-    in words (`Hearing.date_note`): a calendar cannot place those."""
+    in words (`Hearing.date_note`): a calendar cannot place those. With every spelling of
+    the people in them, by person id (to show each reader the name in their script)."""
 
     slots: list[HearingSlot]
     undated: int
+    spellings: dict[int, list[str]]
 
 
 async def followed_hearings(
@@ -46,12 +41,18 @@ async def person_hearings(
     *, session: AsyncSession, person_id: int, now: datetime
 ) -> CalendarHearings:
     """One person's hearings, from KEPT_AFTER before `now` on (visibility is the caller's)."""
-    return await _hearings(session, col(Case.person_id) == person_id, now)
+    return await _hearings(
+        session, col(Case.person_id) == person_id, now, also=frozenset({person_id})
+    )
 
 
 async def _hearings(
-    session: AsyncSession, whose: ColumnElement[bool], now: datetime
+    session: AsyncSession,
+    whose: ColumnElement[bool],
+    now: datetime,
+    also: frozenset[int] = frozenset(),
 ) -> CalendarHearings:
+    """The hearings of the people `whose` picks; spellings of them and of the people `also`."""
     statement = (
         select(Hearing, Case, Person)
         .join(Case, col(Hearing.case_id) == col(Case.id))
@@ -71,44 +72,9 @@ async def _hearings(
             col(Hearing.status) == HearingStatus.SCHEDULED,
         )
     )
+    people = also | {person.id for _, _, person in rows if person.id is not None}
     return CalendarHearings(
         slots=[HearingSlot(hearing=h, case=c, person=p) for h, c, p in rows],
         undated=(await session.exec(undated)).one(),
+        spellings=await spellings_of_people(session=session, person_ids=people),
     )
-
-
-def followed_person_ids(*, chat_id: int, include_restricted: bool) -> Select[tuple[int]]:
-    """The ids of the people the chat follows, muted or not, for `IN (…)`: by name, and of
-    public people also through everyone or the court or city of any of their cases.
-
-    The same rule and signature as `followed_person_ids` of branch `follows` in
-    storage/following.py: once that is in, this goes and that is imported instead.
-    """
-    follows = col(Subscription.chat_id) == chat_id
-    by_name = select(Subscription.person_id).where(
-        follows, col(Subscription.scope) == SubscriptionScope.PERSON
-    )
-    everyone = exists().where(follows, col(Subscription.scope) == SubscriptionScope.ALL)
-    at_place = (
-        select(Case.person_id)
-        .join(Subscription, follows)
-        .where(
-            or_(
-                and_(
-                    col(Subscription.scope) == SubscriptionScope.COURT,
-                    col(Subscription.place) == col(Case.court),
-                ),
-                and_(
-                    col(Subscription.scope) == SubscriptionScope.CITY,
-                    col(Subscription.place) == col(Case.city),
-                ),
-            )
-        )
-    )
-    public = col(Person.visibility) == Visibility.PUBLIC
-    statement = select(Person.id).where(
-        or_(col(Person.id).in_(by_name), and_(public, or_(everyone, col(Person.id).in_(at_place))))
-    )
-    if not include_restricted:
-        statement = statement.where(public)
-    return statement  # type: ignore[return-value]

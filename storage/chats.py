@@ -7,11 +7,12 @@ While a chat is away its follows and settings are kept, so that coming back rest
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Chat, Delivery, NameWatch, Subscription
+from storage.forget import delete_chats
+from storage.models import Chat
 from storage.outbox import deactivate_chat
 
 # How long the follows and settings of a chat that left are kept for its return.
@@ -68,8 +69,5 @@ async def purge_departed_chats(
     chat_ids = list((await session.exec(departed)).all())
     if not chat_ids:
         return 0
-    await session.exec(delete(Subscription).where(col(Subscription.chat_id).in_(chat_ids)))
-    await session.exec(delete(Delivery).where(col(Delivery.chat_id).in_(chat_ids)))
-    await session.exec(delete(NameWatch).where(col(NameWatch.chat_id).in_(chat_ids)))
-    await session.exec(delete(Chat).where(col(Chat.id).in_(chat_ids)))
+    await delete_chats(session=session, chat_ids=chat_ids)
     return len(chat_ids)

@@ -19,8 +19,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import insert_or_ignore
-from storage.models import Chat, NameWatch, Person, PersonName, Visibility
+from storage.models import Chat, NameWatch, Person, Visibility
 from storage.names import NameIndex, name_key
+from storage.people import spellings_of, spellings_of_people
 
 WATCH_LENGTH = timedelta(days=90)
 KEEP_ENDED = timedelta(days=30)
@@ -111,18 +112,6 @@ def _matcher(spellings: Sequence[str]) -> NameIndex:
     return index
 
 
-async def _spellings(session: AsyncSession, person_ids: set[int]) -> dict[int, list[str]]:
-    rows = await session.exec(
-        select(PersonName.person_id, PersonName.spelling)
-        .where(col(PersonName.person_id).in_(person_ids))
-        .order_by(col(PersonName.id))
-    )
-    found: dict[int, list[str]] = {}
-    for person_id, spelling in rows.all():
-        found.setdefault(person_id, []).append(spelling)
-    return found
-
-
 async def watching_chats(*, session: AsyncSession, person_id: int, now: datetime) -> list[int]:
     """The active chats with a watch on that matches a person just added (public only).
 
@@ -131,7 +120,7 @@ async def watching_chats(*, session: AsyncSession, person_id: int, now: datetime
     person = await session.get(Person, person_id)
     if person is None or person.visibility != Visibility.PUBLIC:
         return []
-    index = _matcher((await _spellings(session, {person_id})).get(person_id, []))
+    index = _matcher(await spellings_of(session=session, person_id=person_id))
     rows = await session.exec(
         select(NameWatch.chat_id, NameWatch.name)
         .join(Chat, col(Chat.id) == col(NameWatch.chat_id))
@@ -157,7 +146,9 @@ async def watched_names(
         watches.setdefault(watch.chat_id, []).append(watch.name)
     if not watches:
         return {}
-    spellings = await _spellings(session, {person_id for _, person_id in found})
+    spellings = await spellings_of_people(
+        session=session, person_ids={person_id for _, person_id in found}
+    )
     indexes = {person_id: _matcher(names) for person_id, names in spellings.items()}
     names: dict[tuple[int, int], str] = {}
     for chat_id, person_id in found:

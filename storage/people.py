@@ -4,7 +4,7 @@ Every operation takes the caller's session and never commits: the caller's one
 transaction holds the record, its timeline event and its audit entry together.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -81,6 +81,21 @@ async def spellings_of(*, session: AsyncSession, person_id: int) -> list[str]:
         .order_by(col(PersonName.id))
     )
     return list((await session.exec(statement)).all())
+
+
+async def spellings_of_people(
+    *, session: AsyncSession, person_ids: Collection[int]
+) -> dict[int, list[str]]:
+    """Every spelling of each of these people (the canonical name first), by person id."""
+    rows = await session.exec(
+        select(PersonName.person_id, PersonName.spelling)
+        .where(col(PersonName.person_id).in_(person_ids))
+        .order_by(col(PersonName.id))
+    )
+    found: dict[int, list[str]] = {}
+    for person_id, spelling in rows.all():
+        found.setdefault(person_id, []).append(spelling)
+    return found
 
 
 async def sources_of(*, session: AsyncSession, person_id: int) -> list[str]:

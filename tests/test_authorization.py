@@ -17,12 +17,14 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.app import build_application
 from bot.localapi import Chat, User
-from handlers.calendar import CALENDAR_BUTTON
 from handlers.context import SERVICES
+from handlers.following import FOLLOWING_ACTIONS
+from handlers.forget import FORGET, KEEP
 from handlers.guards import EDITOR_COMMANDS
 from handlers.i18n import language_of, t
 from handlers.language import LANG
-from handlers.replies import CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
+from handlers.name_watches import UNWATCH, WATCH
+from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, AuditEntry, Role, utcnow
@@ -39,10 +41,24 @@ from tests.e2e import (
     story,
 )
 
-# The buttons there are: none of them changes records (a card only shows; following and the
-# language are the chat's own matter). A new kind of button fails test_every_button_is_known
-# until it is listed here, and one for editors gets rows in the matrix below.
-PUBLIC_BUTTONS = (CARD, FOLLOW, UNFOLLOW, HISTORY, HEARINGS, CALENDAR_BUTTON, LANG)
+# The buttons there are: none of them changes records (a card only shows; following, the
+# language, name watches and forgetting are the chat's own matter, for a group's admins
+# only: tests/test_rights.py). A new kind of button fails test_every_button_is_known until
+# it is listed here, and one for editors gets rows in the matrix below.
+PUBLIC_BUTTONS = (
+    CARD,
+    FOLLOW,
+    UNFOLLOW,
+    HISTORY,
+    HEARINGS,
+    CALENDAR,
+    LANG,
+    *FOLLOWING_ACTIONS,
+    WATCH,
+    UNWATCH,
+    FORGET,
+    KEEP,
+)
 
 # What an allowed command answers with.
 ALLOWED = {

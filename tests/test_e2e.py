@@ -236,9 +236,8 @@ async def test_hearing_moved_away_from_the_next_day_breaks_through_quiet_hours(
     assert "hearing set for" in (moved_in.text or "")
     await bot.say(EDITOR, f"/sethearing Qaisha Aqan {later:%Y-%m-%d %H:%M}")
     moved_out = (await bot.api.wait_for_messages(FOLLOWER.id, 4))[3]  # not held until morning
-    assert f"next hearing moved to <b>{later:%a} {later.day} {later:%b %Y}" in (
-        moved_out.text or ""
-    )
+    moved_to = f"next hearing moved to <b>{later:%a} {later.day} {later:%b %Y}"
+    assert moved_to in (moved_out.text or "")
 
 
 async def _editors_actions(database_url: str) -> dict[str, int]:

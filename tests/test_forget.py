@@ -18,7 +18,7 @@ from handlers.context import SERVICES
 from handlers.forget import FORGET, render_forgotten
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe
-from storage.forget import ForgottenChat, forget_chat
+from storage.forget import ForgottenChats, forget_chat
 from storage.models import Chat, Delivery, DeliveryState, NameWatch, Person, Subscription
 from storage.outbox import expand_due_events, lease_deliveries, mark_sent_many
 from storage.people import add_person
@@ -118,10 +118,10 @@ async def test_forget_confirmed_deletes_everything_about_the_chat_and_says_what(
     await bot.say(EDITOR, "/setasylum Qaisha Aqan asylum_seeker")
     await bot.api.wait_for_messages(STRANGER.id, len(bot.api.messages_to(STRANGER.id)) + 1)
     assert len(bot.api.messages_to(FOLLOWER.id)) == before
-    # /start brings back none of it (it stores only the chat's language, its first setting).
+    # /start does not bring the chat back; forgetting again finds nothing.
     await bot.say(FOLLOWER, "/start")
     again = await _answer_to(bot, FOLLOWER, await bot.say(FOLLOWER, "/forget"), 0)
-    assert again.startswith("Deleted: 0 follows, 0 name watches, 0 notification records, and")
+    assert again == "Nothing is stored about this chat: there was nothing to delete."
 
 
 async def test_cancel_deletes_nothing(bot: Story) -> None:
@@ -143,8 +143,10 @@ async def test_a_forged_or_expired_confirmation_deletes_nothing(bot: Story) -> N
     for data in (f"{FORGET}:{an_hour_ago}:forged", button_data(key, FORGET, an_hour_ago)):
         await bot.api.user_presses(FOLLOWER, question, data, check_button=False)
     await bot.api.wait_until(lambda: len(bot.api.callback_answers) == 2)
-    expired = "This confirmation has expired. Send /forget again."
-    assert [answer.text for answer in bot.api.callback_answers] == [expired, expired]
+    assert [answer.text for answer in bot.api.callback_answers] == [
+        "This button no longer works. Send /help for the commands.",  # not made by the bot
+        "This confirmation has expired. Send /forget again.",
+    ]
     assert await _stored(_engine(bot), FOLLOWER.id) == stored
 
 
@@ -195,7 +197,7 @@ def test_what_was_deleted_is_counted_in_each_languages_plural_forms(
     language: str, counts: tuple[int, int, int], said: str
 ) -> None:
     follows, watches, deliveries = counts
-    forgotten = ForgottenChat(follows, watches, deliveries, settings=True)
+    forgotten = ForgottenChats(1, follows, watches, deliveries)
     assert render_forgotten(forgotten, language).startswith(said)
 
 
@@ -236,7 +238,7 @@ async def test_a_delivery_settled_after_its_chat_was_forgotten_brings_nothing_ba
     delivery_id = await _leased_delivery(engine)
     async with session_scope(engine) as session:
         forgotten = await forget_chat(session=session, chat_id=CHAT)
-    assert forgotten == ForgottenChat(follows=1, name_watches=0, deliveries=1, settings=True)
+    assert forgotten == ForgottenChats(chats=1, follows=1, name_watches=0, deliveries=1)
     # The send in flight ends, either way: settled against rows that are gone.
     async with session_scope(engine) as session:
         await mark_sent_many(session=session, sent=[(delivery_id, 99)], now=datetime.now(UTC))

@@ -16,6 +16,7 @@ from telegram import User as TelegramUser
 from handlers.buttons import button_data
 from handlers.context import SERVICES, CaseContext
 from handlers.group_admins import sent_by_group_admin
+from handlers.render import render_watch_offer
 from storage.engine import session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import (
@@ -189,8 +190,11 @@ async def test_a_restricted_person_is_neither_shown_to_nor_followed_by_a_group(
     assert (restricted.text or "").startswith("<b>Murager Alimuly</b> #2 is restricted now")
     person_id = await _person_id(bot, "Murager Alimuly")
     nobody = _nobody("Murager Alimuly")
-    for text in ("/find Murager Alimuly", "/person Murager Alimuly", "/subscribe Murager Alimuly"):
+    for text in ("/find Murager Alimuly", "/person Murager Alimuly"):
         assert (await bot.say(FOLLOWER, text, chat=GROUP)).text == nobody, text
+    # As for a name nobody has: the offer to watch for it (a watch never tells of them).
+    offer = await bot.say(FOLLOWER, "/subscribe Murager Alimuly", chat=GROUP)
+    assert offer.text == render_watch_offer("Murager Alimuly", "en")
     by_id = await bot.say(FOLLOWER, f"/subscribe #{person_id}", chat=GROUP)
     assert by_id.text == _nobody(f"#{person_id}")
     # Not even an editor sees them in a group; in a private chat an editor does.

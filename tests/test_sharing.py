@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import col, select
+from telegram import Update
 
+from bot.app import ALLOWED_UPDATES
 from bot.localapi import BotApiError, LocalBotApi, User
 from handlers.context import SERVICES
 from handlers.deeplinks import LinkAction, StartLink, follow_link, parse_start_payload, person_link
@@ -86,6 +88,7 @@ def test_a_link_of_ours_with_no_id_in_it_names_nobody_never_a_name(payload: str)
     ("user", "name", "link_line"),
     [
         (FOLLOWER, "Qaisha Aqan", "Link to this card: https://t.me/casewatch_bot?start=p"),
+        # The name in the reader's script: the Kazakh Cyrillic spelling is the Cyrillic one.
         (RUSSIAN, "Қайша Ақан", "Ссылка на эту карточку: https://t.me/casewatch_bot?start=p"),
         (KAZAKH, "Қайша Ақан", "Осы карточканың сілтемесі: https://t.me/casewatch_bot?start=p"),
     ],
@@ -95,7 +98,7 @@ async def test_a_start_link_opens_the_card_which_shows_its_own_link(
 ) -> None:
     person_id = await _person_id(bot, "Qaisha Aqan")
     card = await bot.say(user, f"/start p{person_id}")
-    assert (card.text or "").startswith(f"<b>{name}</b> #{person_id}")  # the reader's script
+    assert (card.text or "").startswith(f"<b>{name}</b> #{person_id}")
     assert f"{link_line}{person_id}" in (card.text or "")
     # The same line on the card /person shows.
     assert f"{link_line}{person_id}" in ((await bot.say(user, "/person Qaisha")).text or "")
@@ -172,6 +175,10 @@ async def test_a_payload_that_is_no_link_of_ours_gets_the_greeting(bot: Story) -
 
 
 # --- inline mode ---------------------------------------------------------------------------
+
+
+def test_the_bot_asks_telegram_for_inline_queries() -> None:
+    assert Update.INLINE_QUERY in ALLOWED_UPDATES
 
 
 async def test_inline_mode_shares_public_cards_briefly_cached_and_personal(bot: Story) -> None:
