@@ -658,12 +658,13 @@ def render_person_hearings(
 
 
 # A whole day as each language writes it in full (Russian: after "до", in the genitive).
-_DAY = {"en": "d MMMM y", "ru": "d MMMM y 'г'.", "kk": "y 'жылғы' d MMMM"}  # noqa: RUF001
+_FULL_DAY = {"en": "d MMMM y", "ru": "d MMMM y 'г'.", "kk": "y 'жылғы' d MMMM"}  # noqa: RUF001
 
 
 def format_day(moment: datetime, language: str) -> str:
     """`2 March 2027` (the day in Almaty's calendar is close enough for a 90-day watch)."""
-    return format_date(moment.date(), _DAY.get(language, _DAY["en"]), locale=_locale(language))
+    pattern = _FULL_DAY.get(language, _FULL_DAY["en"])
+    return format_date(moment.date(), pattern, locale=_locale(language))
 
 
 def render_watch_offer(name: str, language: str) -> str:
