@@ -4,6 +4,7 @@
 set per language and per editor, and cards speak the reader's language and script."""
 
 from collections.abc import AsyncIterator
+from contextvars import copy_context
 
 import pytest
 from telegram import InlineQuery, Update
@@ -28,11 +29,15 @@ def _update(update_id: int, language_code: str) -> Update:
 
 
 def test_a_chats_language_holds_for_its_own_update_only() -> None:
-    first, next_one = _update(1, "ru"), _update(2, "ru")
-    assert language(first) == "ru"  # not loaded: Telegram's language
-    remember_language(first, "kk")
-    assert language(first) == "kk"
-    assert language(next_one) == "ru"  # never another update's
+    def handle() -> None:
+        first, next_one = _update(1, "ru"), _update(2, "ru")
+        assert language(first) == "ru"  # not loaded: Telegram's language
+        remember_language(first, "kk")
+        assert language(first) == "kk"
+        assert language(next_one) == "ru"  # never another update's
+
+    # In a context of its own, as each update's task has: nothing is left for other tests.
+    copy_context().run(handle)
 
 
 @pytest.mark.parametrize(("text", "code"), [("kk", "kk"), (" RU ", "ru"), ("en-GB", "en")])
@@ -64,6 +69,8 @@ async def test_first_contact_stores_the_users_language_which_then_outlasts_teleg
 ) -> None:
     greeting = await bot.say(RUSSIAN, "/start")
     assert greeting.text == t("ru", "start.welcome")
+    followed = await bot.say(RUSSIAN, "/subscribe Qaisha Aqan")  # the chat is stored now
+    assert (followed.text or "").startswith("Вы подписались на")
     assert await _stored_language(bot, RUSSIAN.id) == "ru"
     # The same person with Telegram switched to English: the chat keeps its language.
     same_person_in_english = User(RUSSIAN.id, RUSSIAN.first_name, language_code="en")
