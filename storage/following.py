@@ -3,8 +3,9 @@
 One rule says who follows whom (`covers`): a follow of a person takes in that person; a follow
 of everyone, or of a court or a city, takes in every public person, or every public person with
 a case there (`Case.court` / `Case.city` equal to the follow's `place`, read when asked, so
-people added later are in). Pushes and reminders (`told_of`) and "the chat's follows"
-(`followed_person_ids`) are built on it.
+people added later are in). Pushes and reminders (`told_of`) are built on it;
+`followed_person_ids` reads the same rule from a chat's side (which court and city columns
+a place names is written once, in `_place_column`).
 
 When a chat follows a person by name and also through everyone, a court or a city, the follow
 by name decides alone: muting a person, or choosing only their hearings, holds even while the
@@ -26,11 +27,13 @@ from sqlalchemy import (
     not_,
     or_,
     true,
+    union,
 )
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import CompoundSelect
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import Select
 
 from storage.models import (
     Case,
@@ -234,8 +237,10 @@ async def is_following(*, session: AsyncSession, chat_id: int, person_id: int) -
 # --- courts and cities ----------------------------------------------------------------------
 
 
-def _place_column(scope: SubscriptionScope) -> Any:
-    return col(Case.court) if scope == SubscriptionScope.COURT else col(Case.city)
+def _place_column(scope: SubscriptionScope, cases: Any = Case) -> Any:
+    """The column of a case (of `cases`: Case or an alias of it) that a follow of `scope`
+    names in its `place`: the one place where the court and the city rules are written."""
+    return getattr(cases, "court" if scope == SubscriptionScope.COURT else "city")
 
 
 def _matching(names: dict[str, int], text: str) -> list[Place]:
@@ -302,16 +307,19 @@ def covers(person_id: int | Any, public: bool | ColumnElement[bool]) -> ColumnEl
     """Subscriptions that take the person in: a follow of them by name; if they are public,
     also everyone, and the court and the city of any of their cases."""
     cases = aliased(Case)
-    # Explicit correlation: the person's columns may come from a statement several levels up.
-    at = select(cases.court).where(cases.person_id == person_id).correlate_except(cases)
-    in_city = select(cases.city).where(cases.person_id == person_id).correlate_except(cases)
-    broad = or_(
-        col(Subscription.scope) == SubscriptionScope.ALL,
-        and_(col(Subscription.scope) == SubscriptionScope.COURT, col(Subscription.place).in_(at)),
+    at_their_places = [
         and_(
-            col(Subscription.scope) == SubscriptionScope.CITY, col(Subscription.place).in_(in_city)
-        ),
-    )
+            col(Subscription.scope) == scope,
+            col(Subscription.place).in_(
+                # Explicit correlation: the person may come from a statement levels up.
+                select(_place_column(scope, cases))
+                .where(cases.person_id == person_id)
+                .correlate_except(cases)
+            ),
+        )
+        for scope in PLACE_SCOPES
+    ]
+    broad = or_(col(Subscription.scope) == SubscriptionScope.ALL, *at_their_places)
     if isinstance(public, bool):
         return or_(_by_name(person_id), broad) if public else _by_name(person_id)
     return or_(_by_name(person_id), and_(public, broad))
@@ -360,21 +368,34 @@ def change_kinds(event_kinds: Collection[str]) -> set[ChangeKind | None]:
     return {CHANGE_OF_EVENT.get(kind) for kind in event_kinds}
 
 
-def chat_follows(*, chat_id: int, person_id: Any) -> ColumnElement[bool]:
-    """Whether chat `chat_id` follows the person (any of its follows takes them in, muted
-    or not); `person_id` is a column of the statement it is used in, e.g. `Person.id`."""
+def followed_person_ids(*, chat_id: int, include_restricted: bool) -> CompoundSelect:
+    """The ids of the people chat `chat_id` follows (by name, everyone, court or city; muted
+    or not), for `IN (…)`: what `covers` takes in, read from the chat's side, so that only the
+    chat's own follows are looked at. Restricted people only with `include_restricted` (an
+    editor's private chat), and then only those followed by name, as `covers` says."""
     public = col(Person.visibility) == Visibility.PUBLIC
-    followed = exists().where(col(Subscription.chat_id) == chat_id, covers(person_id, public))
-    return followed.correlate_except(Subscription)
-
-
-def followed_person_ids(*, chat_id: int, include_restricted: bool) -> SelectOfScalar[Any]:
-    """The ids of the people chat `chat_id` follows (by name, everyone, court or city), for
-    `IN (…)`; restricted people only with `include_restricted` (an editor's private chat)."""
-    statement = select(Person.id).where(chat_follows(chat_id=chat_id, person_id=col(Person.id)))
+    chats = col(Subscription.chat_id) == chat_id
+    by_name = (
+        select(Person.id)
+        .join(Subscription, col(Subscription.person_id) == col(Person.id))
+        .where(chats, col(Subscription.scope) == SubscriptionScope.PERSON)
+    )
     if not include_restricted:
-        statement = statement.where(col(Person.visibility) == Visibility.PUBLIC)
-    return statement
+        by_name = by_name.where(public)
+    follows_all = exists().where(chats, col(Subscription.scope) == SubscriptionScope.ALL)
+    everyone = select(Person.id).where(public, follows_all)
+    at_places = [
+        select(Case.person_id)
+        .join(Person, col(Case.person_id) == col(Person.id))
+        .where(
+            public,
+            _place_column(scope).in_(
+                select(Subscription.place).where(chats, col(Subscription.scope) == scope)
+            ),
+        )
+        for scope in PLACE_SCOPES
+    ]
+    return union(by_name, everyone, *at_places)
 
 
 async def set_quiet_hours(*, session: AsyncSession, chat: Chat, quiet_hours: str | None) -> None:

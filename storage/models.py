@@ -195,6 +195,9 @@ class CaseBase(SQLModel):
 
 
 class Case(CaseBase, table=True):
+    # Follows of a court or a city find their people through these.
+    __table_args__ = (Index("ix_case_court", "court"), Index("ix_case_city", "city"))
+
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
     created_at: datetime = _when(default_now=True)
@@ -226,10 +229,14 @@ class Event(SQLModel, table=True):
     `not_before` is the end of the grace window; `expanded_at` is set once its deliveries exist.
     """
 
-    __table_args__ = (Index("ix_event_due", "expanded_at", "not_before"),)
+    __table_args__ = (
+        Index("ix_event_due", "expanded_at", "not_before"),
+        # A person's events, and their history newest first a page at a time (keyset on id).
+        Index("ix_event_person_history", "person_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    person_id: int = Field(foreign_key="person.id", sa_type=BigInteger)
     kind: str = Field(max_length=40)
     old_value: str | None = Field(default=None, sa_type=Text)
     new_value: str | None = Field(default=None, sa_type=Text)

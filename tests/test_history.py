@@ -146,4 +146,4 @@ async def test_a_page_is_read_through_the_index_on_the_person(engine: AsyncEngin
         for sql, params in reads:
             plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
             steps = " / ".join(str(row[-1]) for row in plan.all())
-            assert "ix_event_person_id" in steps and "TEMP B-TREE" not in steps, steps
+            assert "ix_event_person_history" in steps and "TEMP B-TREE" not in steps, steps
