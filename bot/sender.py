@@ -262,7 +262,9 @@ class Sender:
             else:
                 due.append(outgoing)
         for chunk in _digest_chunks(due):
-            text = render_digest([(o.person, o.changes) for o in chunk], chunk[0].chat.language)
+            text = render_digest(
+                [(o.person, o.changes, o.spellings) for o in chunk], chunk[0].chat.language
+            )
             failure = await self._guarded(
                 chunk, self._send_parts(chunk, split_message(text), None)
             )
@@ -347,10 +349,12 @@ class Sender:
         message = self._messages.get(key)
         if message is None:
             if watched is None:
-                text = render_push(outgoing.changes, outgoing.person, language)
+                text = render_push(outgoing.changes, outgoing.person, language, outgoing.spellings)
                 buttons = card_buttons([outgoing.person], self.button_key)
             else:
-                text = render_watch_match(watched, outgoing.changes, outgoing.person, language)
+                text = render_watch_match(
+                    watched, outgoing.changes, outgoing.person, language, outgoing.spellings
+                )
                 buttons = follow_button(
                     outgoing.person, language, self.button_key, following=False
                 )
@@ -499,7 +503,9 @@ def _digest_chunks(due: list[Outgoing]) -> list[list[Outgoing]]:
     room = 0
     for outgoing in due:
         length = telegram_length(
-            render_push(outgoing.changes, outgoing.person, outgoing.chat.language)
+            render_push(
+                outgoing.changes, outgoing.person, outgoing.chat.language, outgoing.spellings
+            )
         )
         if chunks and length + 2 <= room:
             chunks[-1].append(outgoing)

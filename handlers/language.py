@@ -19,7 +19,7 @@ from telegram import (
 from handlers.buttons import button_data, read_button
 from handlers.context import CaseContext, command_args, language, remember_language
 from handlers.guards import EDITOR_COMMANDS, is_editor
-from handlers.i18n import FALLBACK, LANGUAGES, t
+from handlers.i18n import FALLBACK, LANGUAGES, language_of, t
 from handlers.parsing import BadArguments
 from handlers.replies import reply, reply_usage
 from storage.chats import chat_language
@@ -32,15 +32,15 @@ LANG = "lang"
 
 async def load_language(update: Update, context: CaseContext) -> None:
     """Before every other handler: the stored language of the update's chat (one primary-key
-    lookup; an update with no chat, an inline query, is the sender's private chat)."""
+    lookup; an update with no chat, an inline query, is the sender's private chat), else the
+    sender's Telegram language."""
     chat, user = update.effective_chat, update.effective_user
     chat_id = chat.id if chat is not None else user.id if user is not None else None
     if chat_id is None:
         return
     async with session_scope(context.services.engine) as session:
         stored = await chat_language(session=session, chat_id=chat_id)
-    if stored is not None:
-        remember_language(update, stored)
+    remember_language(update, stored or language_of(user.language_code if user else None))
 
 
 def parse_language(text: str) -> str:

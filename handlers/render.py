@@ -423,10 +423,13 @@ def describe_event(event: Event, language: str) -> str:
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
-def render_push(changes: Sequence[Event], person: Person, language: str) -> str:
+def render_push(
+    changes: Sequence[Event], person: Person, language: str, spellings: Sequence[str] = ()
+) -> str:
     """The message a follower receives about the changes of one grace window (may exceed one
-    message: the sender sends it in parts, see `split_message`)."""
-    lines = [f"🔔 {person_title(person)}"]
+    message: the sender sends it in parts, see `split_message`); the name in the reader's
+    script if one of `spellings` is."""
+    lines = [f"🔔 {person_title(person, spellings, language)}"]
     for event in changes:
         line = describe_event(event, language)
         lines.append(f"• {line}" if len(changes) > 1 else line)
@@ -435,9 +438,14 @@ def render_push(changes: Sequence[Event], person: Person, language: str) -> str:
     return "\n".join(lines)
 
 
-def render_digest(pushes: Sequence[tuple[Person, Sequence[Event]]], language: str) -> str:
-    """The day's changes for a chat that chose a daily digest (may exceed one message)."""
-    texts = [render_push(changes, person, language) for person, changes in pushes]
+def render_digest(
+    pushes: Sequence[tuple[Person, Sequence[Event], Sequence[str]]], language: str
+) -> str:
+    """The day's changes for a chat that chose a daily digest (may exceed one message): per
+    person, the changes and the spellings of their name."""
+    texts = [
+        render_push(changes, person, language, spellings) for person, changes, spellings in pushes
+    ]
     return "\n\n".join([t(language, "digest.title", count=len(pushes)), *texts])
 
 
@@ -649,9 +657,14 @@ def render_person_hearings(
 # --- name watches ----------------------------------------------------------------------------
 
 
+# A whole day as each language writes it in full (Russian: after "до", in the genitive).
+_FULL_DAY = {"en": "d MMMM y", "ru": "d MMMM y 'г'.", "kk": "y 'жылғы' d MMMM"}  # noqa: RUF001
+
+
 def format_day(moment: datetime, language: str) -> str:
     """`2 March 2027` (the day in Almaty's calendar is close enough for a 90-day watch)."""
-    return format_date(moment.date(), "d MMMM y", locale=_locale(language))
+    pattern = _FULL_DAY.get(language, _FULL_DAY["en"])
+    return format_date(moment.date(), pattern, locale=_locale(language))
 
 
 def render_watch_offer(name: str, language: str) -> str:
@@ -666,11 +679,15 @@ def render_watch_started(watch: NameWatch, language: str, *, already: bool = Fal
 
 
 def render_watch_match(
-    watched: str, changes: Sequence[Event], person: Person, language: str
+    watched: str,
+    changes: Sequence[Event],
+    person: Person,
+    language: str,
+    spellings: Sequence[str] = (),
 ) -> str:
     """A person just added matches a watched name: which, and the push about them."""
     header = t(language, "watch.matched", name=escape(watched))
-    return f"{header}\n{render_push(changes, person, language)}"
+    return f"{header}\n{render_push(changes, person, language, spellings)}"
 
 
 def render_watch_ended(watch: NameWatch, language: str) -> str:

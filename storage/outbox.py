@@ -25,6 +25,7 @@ from storage.models import (
     Event,
     EventKind,
     Person,
+    PersonName,
     Subscription,
     UTCDateTime,
     Visibility,
@@ -44,6 +45,8 @@ class Outgoing:
     chat: Chat
     changes: list[Event]  # what the message tells: the event and those merged into it
     watched: str | None = None  # the chat's watched name the person just added matches
+    spellings: tuple[str, ...] = ()  # every spelling of the person's name (the push shows
+    # the one in the reader's script)
 
 
 def _skip_locked(session: AsyncSession, statement: Any, of: Any = None) -> Any:
@@ -167,8 +170,8 @@ async def lease_deliveries(
 ) -> list[Outgoing]:
     """Claim up to `limit` due deliveries for `lease`; the caller commits before sending.
 
-    Three statements whatever the batch size (a broadcast leases many deliveries of one
-    event, whose event, person and changes are loaded once, not once per row).
+    Four statements whatever the batch size (a broadcast leases many deliveries of one
+    event, whose event, person, changes and spellings are loaded once, not once per row).
     """
     due = (
         select(Delivery, Chat)
@@ -206,12 +209,29 @@ async def lease_deliveries(
         events[event.id] = (event, person)
         if event.merged_into is not None:
             earlier.setdefault(event.merged_into, []).append(event)
+    spellings = await _spellings(session, {person.id for _, person in events.values()})
     outgoing = []
     for delivery, chat in leased:
         event, person = events[delivery.event_id]
         changes = [*earlier.get(event.id, []), event]
-        outgoing.append(Outgoing(delivery, event, person, chat, changes))
+        names = spellings.get(person.id, ())
+        outgoing.append(Outgoing(delivery, event, person, chat, changes, spellings=names))
     return await _with_watched_names(session, outgoing)
+
+
+async def _spellings(
+    session: AsyncSession, person_ids: Collection[int | None]
+) -> dict[int | None, tuple[str, ...]]:
+    """Every spelling of each person's name, in the order they were stored."""
+    found = await session.exec(
+        select(PersonName.person_id, PersonName.spelling)
+        .where(col(PersonName.person_id).in_(person_ids))
+        .order_by(col(PersonName.id))
+    )
+    spellings: dict[int | None, tuple[str, ...]] = {}
+    for person_id, spelling in found.all():
+        spellings[person_id] = (*spellings.get(person_id, ()), spelling)
+    return spellings
 
 
 async def _with_watched_names(session: AsyncSession, outgoing: list[Outgoing]) -> list[Outgoing]:

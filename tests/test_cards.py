@@ -232,7 +232,7 @@ async def test_the_hearings_button_lists_hearings_to_come_then_those_gone_by(
     for user, gone_by, held in (
         (STRANGER, "Earlier hearings", "held"),
         (RUSSIAN, "Прошедшие заседания", "состоялось"),
-        (KAZAKH, "Өткен сот отырыстары", "өткізілді"),
+        (KAZAKH, "Өткен сот отырыстары", "өткізілген"),
     ):
         language = user.language_code or "en"
         card = await bot.say(user, "/person Qaisha Aqan")

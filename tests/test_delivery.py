@@ -541,10 +541,12 @@ async def test_unexpected_exception_is_retried_then_dead_and_never_holds_the_cha
 ) -> None:
     from bot import sender
 
-    def broken_for_qaisha(changes: list[Event], person: object, language: str) -> str:
+    def broken_for_qaisha(
+        changes: list[Event], person: object, language: str, spellings: object = ()
+    ) -> str:
         if changes[-1].person_id == QAISHA:
             raise RuntimeError(f"a rendering bug quoting {changes[-1].new_value}")
-        return render_push(changes, person, language)  # type: ignore[arg-type]
+        return render_push(changes, person, language, spellings)  # type: ignore[arg-type]
 
     render_push = sender.render_push
     monkeypatch.setattr(sender, "render_push", broken_for_qaisha)

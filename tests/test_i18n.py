@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Russian and Kazakh words are what is tested here)
 """Translations: every language says everything English says, with the same blanks, as valid
 Telegram HTML; anything a language lacks is said in English."""
 
@@ -10,8 +11,11 @@ import pytest
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
+from bot.seed import DEMO_PEOPLE
 from handlers import i18n
-from handlers.i18n import FALLBACK, LANGUAGES, catalogue, language_of, t, translations
+from handlers.i18n import FALLBACK, LANGUAGES, catalogue, key_for, language_of, t, translations
+from handlers.render import country_name, format_since, record_word
+from handlers.writing import kazakh_ablative, reader_name
 
 TRANSLATIONS = [language for language in LANGUAGES if language != FALLBACK]
 
@@ -197,3 +201,97 @@ def test_language_of_maps_a_telegram_code_to_ours_or_english(
     code: str | None, language: str
 ) -> None:
     assert language_of(code) == language
+
+
+@pytest.mark.parametrize(
+    ("word", "ablative"),
+    [
+        ("қаңтар", "қаңтардан"),
+        ("ақпан", "ақпаннан"),
+        ("наурыз", "наурыздан"),
+        ("сәуір", "сәуірден"),
+        ("мамыр", "мамырдан"),
+        ("маусым", "маусымнан"),
+        ("шілде", "шілдеден"),
+        ("тамыз", "тамыздан"),
+        ("қыркүйек", "қыркүйектен"),
+        ("қазан", "қазаннан"),
+        ("қараша", "қарашадан"),
+        ("желтоқсан", "желтоқсаннан"),
+        ("жыл", "жылдан"),
+        ("1", "1-ден"),
+        ("3", "3-тен"),
+        ("6", "6-дан"),
+        ("10", "10-нан"),
+        ("40", "40-тан"),
+        ("50", "50-ден"),
+        ("100", "100-ден"),
+        ("2000", "2000-нан"),
+        ("2018", "2018-ден"),
+        ("2026", "2026-дан"),
+    ],
+)
+def test_kazakh_ablative_follows_the_last_sound_and_vowel_harmony(
+    word: str, ablative: str
+) -> None:
+    assert kazakh_ablative(word) == ablative
+
+
+def test_since_a_date_takes_each_languages_case() -> None:
+    assert format_since("2026-12-02", "kk") == "2026 жылғы 2 желтоқсаннан бастап"
+    assert format_since("2018-08", "kk") == "2018 жылғы тамыздан бастап"
+    assert format_since("2018", "kk") == "2018 жылдан бастап"
+    assert format_since("2026-12-02", "ru") == "с 2 декабря 2026 г."
+    assert format_since("2018-08", "ru") == "с августа 2018 г."
+    assert format_since("2018-08", "en") == "since August 2018"
+
+
+SPELLINGS = ["Sairagul Sauytbay", "Сайрагүл Сауытбай", "Сайрагуль Сауытбай"]
+
+
+@pytest.mark.parametrize(
+    ("language", "names", "shown"),
+    [
+        ("ru", SPELLINGS, "Сайрагуль Сауытбай"),  # Cyrillic without Kazakh-only letters
+        ("kk", SPELLINGS, "Сайрагүл Сауытбай"),  # Kazakh Cyrillic
+        ("en", SPELLINGS[::-1], "Sairagul Sauytbay"),  # Latin, wherever it stands
+        ("ru", ["Qaisha Aqan", "Қайша Ақан"], "Қайша Ақан"),  # else any Cyrillic
+        ("kk", ["Qaisha Aqan", "Кайша Акан"], "Кайша Акан"),
+        ("en", ["Қайша Ақан", "凯莎"], "Қайша Ақан"),  # none in the script: the canonical
+    ],
+)
+def test_a_name_is_shown_in_the_readers_script_when_one_is_stored(
+    language: str, names: list[str], shown: str
+) -> None:
+    assert reader_name(names, language) == shown
+
+
+def test_fixed_list_values_are_shown_in_the_readers_language() -> None:
+    assert record_word("stage.", "pretrial", "ru") == "ожидает судебного разбирательства"
+    assert record_word("stage.", "Trial", "kk") == "сот талқылауы"
+    assert record_word("ethnicity.", "KAZAKH", "ru") == "казахская"
+    assert record_word("ethnicity.", "уйгурская", "kk") == "ұйғыр"  # stored in another language
+    assert record_word("ethnicity.", "Hui", "en") == "Hui (Dungan)"
+    assert record_word("ethnicity.", "Dolgan <b>", "ru") == "Dolgan &lt;b&gt;"  # as stored
+
+
+@pytest.mark.parametrize(
+    ("stored", "language", "shown"),
+    [
+        ("China", "ru", "Китай"),
+        ("China", "kk", "Қытай"),
+        ("CN", "en", "China"),
+        ("казахстан", "en", "Kazakhstan"),
+        ("Xinjiang, China", "ru", "Xinjiang, China"),
+    ],
+)
+def test_countries_are_named_in_the_readers_language(
+    stored: str, language: str, shown: str
+) -> None:
+    assert country_name(stored, language) == shown
+
+
+def test_every_stage_of_the_demo_records_has_a_translation() -> None:
+    for demo in DEMO_PEOPLE:
+        assert key_for("stage.", demo.case["stage"]), demo.case["stage"]
+        assert key_for("ethnicity.", demo.person["ethnicity"]), demo.person["ethnicity"]

@@ -116,6 +116,20 @@ def test_card_shows_statuses_with_dates_case_next_hearing_and_last_change() -> N
     assert "Last change: next hearing moved" in text and "Source:" in text
 
 
+def test_card_says_a_source_once_and_a_city_its_court_names_not_again() -> None:
+    person = _person(asylum="refugee", asylum_since="2026-12-02")
+    case = Case(id=1, person_id=1, court="Жаркентский районный суд", city="жаркент")
+    sources = [MOVED.source or "", "https://example.org/other"]
+    card = _card(person, case=case, last_event=MOVED, sources=sources)
+
+    text = render_person_card(card, "kk")
+
+    assert text.count("https://example.org/news?id=1&amp;x=2</a>") == 1
+    assert 'Дереккөздер: <a href="https://example.org/other">' in text
+    assert "Іс: Жаркентский районный суд\n" in text  # noqa: RUF001
+    assert "<b>босқын</b> 2026 жылғы 2 желтоқсаннан бастап" in text
+
+
 def test_stored_values_are_html_escaped() -> None:
     person = _person(name="<b>Eve</b> & co", asylum_note="<script>")
     text = render_person_card(_card(person, spellings=[person.name]), "en")
@@ -155,6 +169,7 @@ def test_partial_dates_keep_only_what_is_known() -> None:
     assert format_partial_date("2018", "en") == "2018"
     assert format_partial_date("2018-08", "en") == "August 2018"
     assert format_partial_date("2018-08-14", "en") == "14 Aug 2018"
+    assert format_partial_date("2018-08", "ru") == "августа 2018 г."  # noqa: RUF001
 
 
 def _reminder(offset: str, left: timedelta) -> Event:
