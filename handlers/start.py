@@ -59,9 +59,8 @@ async def help_command(update: Update, context: CaseContext) -> None:
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         editor = await is_editor(session, update)
-    text = "\n".join(
-        t(lang, key) for key in ("help.everyone", "help.history", "help.calendar", "help.lang")
-    )
+    everyone = ("help.everyone", "help.history", "help.calendar", "help.lang", "help.forget")
+    text = "\n".join(t(lang, key) for key in everyone)
     if editor:
         text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
     await reply(update, text)
