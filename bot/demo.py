@@ -49,9 +49,12 @@ BANNER = f"""casewatch demo — the real bot, a local Bot API, the people of the
 You are talking as: {", ".join(f"{p.key} ({p.role})" for p in PERSONAS.values())}.
 Type a message or command (/help). Terminal commands:
   :as NAME      talk as another person      :press N   press button N under the last reply
-  :wait S       wait S seconds for pushes   :quit      leave (Ctrl+D too)
+  :wait S       wait S seconds for pushes   :inline T  type "@bot T" in some chat (inline mode)
+  :quit         leave (Ctrl+D too)
 Changes reach followers after {DEMO_GRACE_SECONDS:.0f} s (NOTIFY_GRACE_SECONDS).
-Try: /find kaisha · /subscribe Qaisha Aqan · :as editor · /sethearing Qaisha Aqan 2026-12-03 10:00
+Try: /find kaisha · /person Qaisha (then :press 2 for History) · /subscribe city Zharkent ·
+     /subscriptions · /calendar · /lang ru · /start p1 · :inline Sairagul · /forget ·
+     :as editor · /sethearing Qaisha Aqan 2026-12-03 10:00 · /addperson Janar Serikova
 """
 
 
@@ -147,10 +150,29 @@ class TerminalChat:
             print(f"now talking as {self.persona.key} ({self.persona.role})")
         elif word == "press" and argument.strip().isdigit():
             await self.press(int(argument))
+        elif word == "inline" and argument.strip():
+            await self.inline(argument.strip())
         elif word == "wait":
             await asyncio.sleep(float(argument) if _is_number(argument) else 1.0)
         else:
-            print(f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, :quit")
+            print(
+                f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, "
+                ":inline TEXT, :quit"
+            )
+
+    async def inline(self, query: str) -> None:
+        """Inline mode: what the person would be offered typing `@bot query` in any chat."""
+        query_id = await self.api.user_sends_inline_query(self.persona.user, query)
+        try:
+            answer = await self.api.inline_answer(query_id, timeout=REPLY_WAIT_SECONDS)
+        except TimeoutError:
+            print("(no answer)")
+            return
+        print(f"\n[bot, inline, cached {answer.cache_time} s, personal: {answer.is_personal}]")
+        for number, result in enumerate(answer.results, 1):
+            print(f"    ({number}) {result.get('title')} — {result.get('description', '')}")
+        if not answer.results:
+            print("    (no public person matches)")
 
     async def press(self, number: int) -> None:
         """Press a button of the last message with buttons, as it stands now (after edits)."""
