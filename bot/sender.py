@@ -350,7 +350,10 @@ class Sender:
         if message is None:
             if watched is None:
                 text = render_push(outgoing.changes, outgoing.person, language, outgoing.spellings)
-                buttons = card_buttons([outgoing.person], self.button_key)
+                person = outgoing.person
+                buttons = card_buttons(
+                    [person], {person.id or 0: outgoing.spellings}, language, self.button_key
+                )
             else:
                 text = render_watch_match(
                     watched, outgoing.changes, outgoing.person, language, outgoing.spellings

@@ -23,10 +23,10 @@ from handlers.parsing import (
     parse_sethearing,
     parse_spellings,
 )
-from handlers.render import describe_event, format_when, person_title
+from handlers.render import Spellings, describe_event, format_when, listed_title, person_title
 from handlers.replies import reply, reply_unresolved, reply_usage
 from handlers.visibility import resolve_here
-from handlers.who import Resolution
+from handlers.who import Resolution, read_spellings
 from storage.engine import session_scope
 from storage.models import Event, Person
 from storage.people import (
@@ -61,7 +61,8 @@ async def addperson(update: Update, context: CaseContext) -> None:
             actor_id=_actor(update),
             grace=services.grace,
         )
-    await reply(update, t(lang, "editor.person_added", person=person_title(added)))
+    title = person_title(added, spellings, lang)
+    await reply(update, t(lang, "editor.person_added", person=title))
 
 
 async def sethearing(update: Update, context: CaseContext) -> None:
@@ -138,22 +139,30 @@ async def _edit_person(
             return
         found = await resolve_here(session, update, context, who)
         event = await change(session, found.person) if found.person else None
-    await _reply_saved(update, context, found, event, who)
+        spellings = await read_spellings(session, [found.person])
+    await _reply_saved(update, context, found, spellings, event, who)
 
 
 async def _reply_saved(
-    update: Update, context: CaseContext, found: Resolution, event: Event | None, who: Who
+    update: Update,
+    context: CaseContext,
+    found: Resolution,
+    spellings: Spellings,
+    event: Event | None,
+    who: Who,
 ) -> None:
     """Confirm the change (and when followers hear of it), or say why nothing changed."""
     lang = language(update)
     if found.person is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
-    elif event is None:
-        await reply(update, t(lang, "editor.unchanged", person=person_title(found.person)))
+        return
+    person = listed_title(found.person, spellings, lang)
+    if event is None:
+        await reply(update, t(lang, "editor.unchanged", person=person))
     else:
         seconds = int(context.services.grace.total_seconds())
         change = describe_event(event, lang)
-        text = t(lang, "editor.saved", person=person_title(found.person), change=change)
+        text = t(lang, "editor.saved", person=person, change=change)
         await reply(update, text + "\n" + t(lang, "editor.push_in", count=seconds))
 
 
@@ -167,23 +176,32 @@ async def undo(update: Update, context: CaseContext) -> None:
         result = await undo_last_change(session=session, actor_id=actor_id)
         event = result.event
         person = await get_person(session=session, person_id=event.person_id) if event else None
+        spellings = await read_spellings(session, [person])
         progress = (
             await push_progress(session=session, event=event)
             if event and result.outcome == UndoOutcome.TOO_LATE
             else None
         )
-    text = _undo_text(result, person, progress, context.services.default_tz, language(update))
-    await reply(update, text)
+    tz = context.services.default_tz
+    await reply(update, _undo_text(result, person, spellings, progress, tz, language(update)))
 
 
 def _undo_text(
-    result: UndoResult, person: Person | None, progress: PushProgress | None, tz: str, lang: str
+    result: UndoResult,
+    person: Person | None,
+    spellings: Spellings,
+    progress: PushProgress | None,
+    tz: str,
+    lang: str,
 ) -> str:
     """What /undo did, or why it did nothing: too late (and how far the push went), or a
     later change by someone (who, and when) stands in the way."""
     if result.event is None or person is None:
         return t(lang, "undo.nothing")
-    said = {"person": person_title(person), "change": describe_event(result.event, lang)}
+    said = {
+        "person": listed_title(person, spellings, lang),
+        "change": describe_event(result.event, lang),
+    }
     if result.outcome == UndoOutcome.TOO_LATE and progress is not None:
         return t(lang, "undo.too_late", told=progress.told, waiting=progress.waiting, **said)
     if result.outcome == UndoOutcome.CHANGED_SINCE and result.later is not None:

@@ -14,8 +14,9 @@ from handlers.i18n import t
 from handlers.name_watches import offer_name_watch, reply_name_watches
 from handlers.parsing import BadArguments, PlaceName, parse_target
 from handlers.render import (
+    Spellings,
     following_label,
-    person_title,
+    listed_title,
     render_following,
     render_followings,
 )
@@ -29,7 +30,7 @@ from handlers.replies import (
     reply_usage,
 )
 from handlers.visibility import resolve_here, sees_restricted_here, visible_person
-from handlers.who import Resolution
+from handlers.who import Resolution, read_spellings
 from storage.engine import session_scope
 from storage.following import (
     MAX_PLACES,
@@ -101,12 +102,13 @@ async def follow_pressed(update: Update, context: CaseContext) -> None:
     async with session_scope(context.services.engine) as session:
         person = await visible_person(session, update, pressed.number())
         changed = person is not None and await _apply(session, update, person, follow=follow)
+        spellings = await read_spellings(session, [person])
     if person is None:
         await answer_gone(update)
         return
     assert update.callback_query is not None
     await update.callback_query.answer()
-    await _reply_changed(update, context, person, follow=follow, changed=changed)
+    await _reply_changed(update, context, person, spellings, follow=follow, changed=changed)
 
 
 async def following_pressed(update: Update, context: CaseContext) -> None:
@@ -158,6 +160,7 @@ async def _change_following(update: Update, context: CaseContext, *, follow: boo
         changed = None
         if target is None or found.person is not None:
             changed = await _apply(session, update, found.person, follow=follow)
+        spellings = await read_spellings(session, [found.person])
     if changed is None:
         assert target is not None
         if follow:
@@ -167,18 +170,24 @@ async def _change_following(update: Update, context: CaseContext, *, follow: boo
                 update, found, target.label, lang, key=context.services.button_key
             )
         return
-    await _reply_changed(update, context, found.person, follow=follow, changed=changed)
+    await _reply_changed(update, context, found.person, spellings, follow=follow, changed=changed)
 
 
 async def _reply_changed(
-    update: Update, context: CaseContext, person: Person | None, *, follow: bool, changed: bool
+    update: Update,
+    context: CaseContext,
+    person: Person | None,
+    spellings: Spellings,
+    *,
+    follow: bool,
+    changed: bool,
 ) -> None:
     """Followed (or not), already, or never was; with the button to undo it."""
     lang = language(update)
     command = "subscribe" if follow else "unsubscribe"
     outcome = "done" if changed else ("already" if follow else "not")
     key = f"{command}.{'all_' if person is None else ''}{outcome}"
-    text = t(lang, key, person=person_title(person) if person else "")
+    text = t(lang, key, person=listed_title(person, spellings, lang) if person else "")
     markup = None
     if person is not None:
         markup = follow_button(person, lang, context.services.button_key, following=follow)
@@ -254,7 +263,7 @@ async def _unfollow_place(update: Update, context: CaseContext, place: PlaceName
 
 
 def _drop_button(key: bytes, subscription: Subscription, lang: str) -> list[InlineKeyboardButton]:
-    label = following_label(Following(subscription=subscription, person=None), lang)
+    label = following_label(Following(subscription=subscription, person=None), {}, lang)
     data = button_data(key, DROP_FOLLOW, subscription.id, 1)
     return [InlineKeyboardButton(label, callback_data=data)]
 
@@ -290,12 +299,13 @@ async def _list_view(
     rows = await followings(
         session=session, chat_id=chat.id, include_restricted=shown, offset=first, limit=PER_PAGE
     )
-    text = render_followings(rows, lang, first=first + 1, total=total)
+    spellings = await read_spellings(session, [row.person for row in rows])
+    text = render_followings(rows, spellings, lang, first=first + 1, total=total)
     key = context.services.button_key
     buttons = [
         [
             InlineKeyboardButton(
-                f"⚙️ {first + number}. {following_label(row, lang)}",
+                f"⚙️ {first + number}. {following_label(row, spellings, lang)}",
                 callback_data=button_data(key, FOLLOWING_SHOWN, row.subscription.id, page),
             )
         ]
@@ -311,8 +321,8 @@ async def _list_view(
     return View(text, markup, notice or None)
 
 
-def _following_view(
-    key: bytes, following: Following, page: int, lang: str, notice: str = ""
+async def _following_view(
+    session: AsyncSession, key: bytes, following: Following, page: int, lang: str, notice: str = ""
 ) -> View:
     """One follow with its buttons: each kind of change on or off, mute, unfollow, back."""
     subscription = following.subscription
@@ -346,7 +356,9 @@ def _following_view(
             ),
         ]
     )
-    return View(render_following(following, lang), InlineKeyboardMarkup(rows), notice or None)
+    spellings = await read_spellings(session, [following.person])
+    text = render_following(following, spellings, lang)
+    return View(text, InlineKeyboardMarkup(rows), notice or None)
 
 
 async def _this_chats(
@@ -386,7 +398,9 @@ async def _shown_pressed(
     following = await _this_chats(session, update, pressed.number(0))
     if following is None:
         return await _gone(session, update, context, page)
-    return _following_view(context.services.button_key, following, page, language(update))
+    return await _following_view(
+        session, context.services.button_key, following, page, language(update)
+    )
 
 
 async def _kind_pressed(
@@ -406,7 +420,9 @@ async def _kind_pressed(
     )
     session.add(following.subscription)
     notice = "" if kept else t(language(update), "following.last_kind")
-    return _following_view(context.services.button_key, following, page, language(update), notice)
+    return await _following_view(
+        session, context.services.button_key, following, page, language(update), notice
+    )
 
 
 async def _mute_pressed(
@@ -420,7 +436,9 @@ async def _mute_pressed(
         return await _gone(session, update, context, page)
     following.subscription.muted = pressed.values[1] == "1"
     session.add(following.subscription)
-    return _following_view(context.services.button_key, following, page, language(update))
+    return await _following_view(
+        session, context.services.button_key, following, page, language(update)
+    )
 
 
 async def _drop_pressed(
@@ -434,9 +452,9 @@ async def _drop_pressed(
         return await _gone(session, update, context, page)
     assert following.subscription.id is not None
     await unfollow(session=session, chat_id=chat.id, subscription_id=following.subscription.id)
-    notice = t(
-        language(update), "following.dropped", title=following_label(following, language(update))
-    )
+    lang = language(update)
+    spellings = await read_spellings(session, [following.person])
+    notice = t(lang, "following.dropped", title=following_label(following, spellings, lang))
     return await _list_view(session, update, context, page=page, notice=notice)
 
 

@@ -21,7 +21,7 @@ from handlers.context import CaseContext, language
 from handlers.deeplinks import follow_link, person_link
 from handlers.i18n import t
 from handlers.parsing import BadArguments, parse_query
-from handlers.render import render_person_card, status_label
+from handlers.render import render_person_card, shown_name, status_label
 from handlers.who import search_people
 from storage.engine import session_scope
 from storage.models import Person
@@ -77,7 +77,7 @@ async def _result(
     )
     return InlineQueryResultArticle(
         id=str(person.id),
-        title=person.name,
+        title=shown_name(person, card.spellings, lang),
         description=render_result_description(person, lang),
         input_message_content=InputTextMessageContent(
             render_person_card(card, lang, opens),

@@ -25,7 +25,7 @@ from handlers.replies import (
     reply_usage,
 )
 from handlers.visibility import resolve_here, sees_restricted_here, visible_person
-from handlers.who import Resolution, search_people
+from handlers.who import Resolution, read_spellings, search_people
 from storage.engine import session_scope
 from storage.following import is_following
 from storage.history import hearings_of
@@ -62,15 +62,14 @@ async def find_people(
             query=query,
             include_restricted=await sees_restricted_here(session, update),
         )
+        people = [person for _, person in found]
+        spellings = await read_spellings(session, people)
+    key = context.services.button_key
     if not found:
-        await reply_unresolved(
-            update, Resolution(), query, lang, key=context.services.button_key, hint=hint
-        )
+        await reply_unresolved(update, Resolution(), query, lang, key=key, hint=hint)
         return
-    people = [person for _, person in found]
-    await reply(
-        update, render_matches(found, lang), card_buttons(people, context.services.button_key)
-    )
+    buttons = card_buttons(people, spellings, lang, key)
+    await reply(update, render_matches(found, spellings, lang), buttons)
 
 
 async def person(update: Update, context: CaseContext) -> None:
@@ -149,7 +148,8 @@ async def hearings(update: Update, context: CaseContext) -> None:
             place=window.place,
             include_restricted=await sees_restricted_here(session, update),
         )
-    await reply(update, render_hearings(slots, lang))
+        spellings = await read_spellings(session, [slot.person for slot in slots])
+    await reply(update, render_hearings(slots, spellings, lang))
 
 
 async def _load_card(session: AsyncSession, update: Update, found: Person) -> ShownCard:

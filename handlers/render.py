@@ -5,7 +5,7 @@ Every stored value is HTML-escaped here; every message is kept under Telegram's 
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from html import escape, unescape
@@ -285,10 +285,24 @@ def country_name(value: str, language: str) -> str:
     return escape(_territories(language).get(code, value))
 
 
-def person_title(person: Person, spellings: Sequence[str] = (), language: str = "en") -> str:
+# The spellings of several people's names, by person id (storage `spellings_of_people`).
+Spellings = Mapping[int, Sequence[str]]
+
+
+def shown_name(person: Person, spellings: Sequence[str], language: str) -> str:
+    """The person's name as shown to a reader (plain text): in their script if one of
+    `spellings` is, else the canonical name."""
+    return reader_name([person.name, *spellings], language)
+
+
+def person_title(person: Person, spellings: Sequence[str], language: str) -> str:
     """`<b>Name</b> #id`, the name in the reader's script if one of `spellings` is."""
-    name = reader_name([person.name, *spellings], language)
-    return f"<b>{escape(name)}</b> #{person.id}"
+    return f"<b>{escape(shown_name(person, spellings, language))}</b> #{person.id}"
+
+
+def listed_title(person: Person, spellings: Spellings, language: str) -> str:
+    """`person_title` for one of several people whose spellings were read together."""
+    return person_title(person, spellings.get(person.id or 0, ()), language)
 
 
 def _status_line(person: Person, field: str, language: str) -> str:
@@ -355,7 +369,7 @@ def render_hearing_slot(slot: HearingSlot, language: str) -> str:
 
 def render_person_card(card: PersonCard, language: str, link: str | None = None) -> str:
     person = card.person
-    shown = reader_name([person.name, *card.spellings], language)
+    shown = shown_name(person, card.spellings, language)
     lines = [person_title(person, card.spellings, language)]
     others = list(dict.fromkeys(s for s in [person.name, *card.spellings] if s != shown))
     if others:
@@ -449,29 +463,35 @@ def render_digest(
     return "\n\n".join([t(language, "digest.title", count=len(pushes)), *texts])
 
 
-def render_candidates(people: Sequence[Person], language: str) -> str:
+def render_candidates(people: Sequence[Person], spellings: Spellings, language: str) -> str:
     lines = [t(language, "find.several")]
-    lines += [f"• {person_title(person)}" for person in people]
+    lines += [f"• {listed_title(person, spellings, language)}" for person in people]
     return fit("\n".join(lines))
 
 
-def render_matches(matches: Sequence[tuple[NameMatch, Person]], language: str) -> str:
-    """The /find answer: each person found, with the spelling that matched."""
+def render_matches(
+    matches: Sequence[tuple[NameMatch, Person]], spellings: Spellings, language: str
+) -> str:
+    """The /find answer: each person found (the name in the reader's script), with the
+    spelling that matched when it is another."""
     lines = [t(language, "find.found", count=len(matches))]
     for match, person in matches:
-        line = f"• {person_title(person)}"
-        if match.spelling != person.name:
+        names = spellings.get(person.id or 0, ())
+        line = f"• {person_title(person, names, language)}"
+        if match.spelling != shown_name(person, names, language):
             line += f" — {escape(match.spelling)}"
         lines.append(line)
     return fit("\n".join(lines))
 
 
-def render_hearings(slots: Sequence[HearingSlot], language: str) -> str:
+def render_hearings(slots: Sequence[HearingSlot], spellings: Spellings, language: str) -> str:
     if not slots:
         return t(language, "hearings.none")
     lines = [t(language, "hearings.title")]
     lines += [
-        f"• {render_hearing_slot(slot, language)} — {person_title(slot.person)}" for slot in slots
+        f"• {render_hearing_slot(slot, language)} — "
+        + listed_title(slot.person, spellings, language)
+        for slot in slots
     ]
     return fit("\n".join(lines))
 
@@ -488,22 +508,23 @@ def render_stats(stats: DeliveryStats, language: str) -> str:
     )
 
 
-def following_title(following: Following, language: str) -> str:
+def following_title(following: Following, spellings: Spellings, language: str) -> str:
     """What a follow takes in: a person, everyone, or a court or a city."""
     subscription = following.subscription
     if following.person is not None:
-        return person_title(following.person)
+        return listed_title(following.person, spellings, language)
     if subscription.scope == SubscriptionScope.ALL:
         return t(language, "following.everyone")
     place = f"<b>{escape(subscription.place or '')}</b>"
     return t(language, f"following.{subscription.scope}", place=place)
 
 
-def following_label(following: Following, language: str) -> str:
+def following_label(following: Following, spellings: Spellings, language: str) -> str:
     """`following_title` as plain text, short enough for a button."""
     subscription = following.subscription
-    if following.person is not None:
-        label = following.person.name
+    person = following.person
+    if person is not None:
+        label = shown_name(person, spellings.get(person.id or 0, ()), language)
     elif subscription.scope == SubscriptionScope.ALL:
         label = t(language, "following.everyone")
     else:
@@ -520,14 +541,19 @@ def _kinds_heard(following: Following, language: str) -> str:
 
 
 def render_followings(
-    followings: Sequence[Following], language: str, *, first: int = 1, total: int | None = None
+    followings: Sequence[Following],
+    spellings: Spellings,
+    language: str,
+    *,
+    first: int = 1,
+    total: int | None = None,
 ) -> str:
     """The /subscriptions list (one page of it: numbered from `first`, of `total`)."""
     if not followings:
         return t(language, "subscriptions.none")
     lines = [t(language, "subscriptions.title")]
     for number, following in enumerate(followings, first):
-        line = f"{number}. {following_title(following, language)} — "
+        line = f"{number}. {following_title(following, spellings, language)} — "
         line += _kinds_heard(following, language)
         if following.subscription.muted:
             line += " · " + t(language, "following.muted_mark")
@@ -538,10 +564,10 @@ def render_followings(
     return fit("\n".join(lines))
 
 
-def render_following(following: Following, language: str) -> str:
+def render_following(following: Following, spellings: Spellings, language: str) -> str:
     """One follow, as its buttons change it: what it takes in, what it tells, muted or not."""
     lines = [
-        following_title(following, language),
+        following_title(following, spellings, language),
         t(language, "following.tells", kinds=_kinds_heard(following, language)),
     ]
     if following.subscription.muted:

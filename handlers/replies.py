@@ -10,7 +10,7 @@ from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, language
 from handlers.i18n import t
 from handlers.parsing import BadArguments
-from handlers.render import render_candidates
+from handlers.render import Spellings, render_candidates, shown_name
 from handlers.who import Resolution
 from storage.models import Person, Visibility
 
@@ -39,11 +39,18 @@ async def reply_usage(update: Update, command: str, error: BadArguments, languag
     )
 
 
-def card_buttons(people: Sequence[Person], key: bytes) -> InlineKeyboardMarkup:
-    """One button per person, opening their card."""
+def card_buttons(
+    people: Sequence[Person], spellings: Spellings, language: str, key: bytes
+) -> InlineKeyboardMarkup:
+    """One button per person, opening their card (the name in the reader's script)."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(f"{p.name} #{p.id}", callback_data=button_data(key, CARD, p.id))]
+            [
+                InlineKeyboardButton(
+                    f"{shown_name(p, spellings.get(p.id or 0, ()), language)} #{p.id}",
+                    callback_data=button_data(key, CARD, p.id),
+                )
+            ]
             for p in people
         ]
     )
@@ -99,8 +106,8 @@ async def reply_unresolved(
     if found.candidates:
         await reply(
             update,
-            render_candidates(found.candidates, language),
-            card_buttons(found.candidates, key),
+            render_candidates(found.candidates, found.spellings, language),
+            card_buttons(found.candidates, found.spellings, language, key),
         )
     else:
         nobody = t(language, "find.none", query=escape(query))

@@ -8,9 +8,10 @@ from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.lookup import show_card
 from handlers.parsing import Who
-from handlers.render import person_title
+from handlers.render import listed_title
 from handlers.replies import follow_button, reply
 from handlers.visibility import resolve_here
+from handlers.who import read_spellings
 from storage.chats import chat_returned
 from storage.engine import session_scope
 from storage.following import is_following
@@ -48,8 +49,9 @@ async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> No
             return
         if await is_following(session=session, chat_id=chat.id, person_id=person.id):
             return
+        spellings = await read_spellings(session, [person])
     lang = language(update)
-    question = t(lang, "deeplink.follow_question", person=person_title(person))
+    question = t(lang, "deeplink.follow_question", person=listed_title(person, spellings, lang))
     markup = follow_button(person, lang, context.services.button_key, following=False)
     await reply(update, question, markup)
 

@@ -7,9 +7,9 @@ from handlers.context import CaseContext, command_args, language
 from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Who, parse_setvisibility
-from handlers.render import person_title
+from handlers.render import listed_title
 from handlers.replies import reply, reply_unresolved, reply_usage
-from handlers.who import Resolution, resolve_who
+from handlers.who import Resolution, read_spellings, resolve_who
 from storage.engine import session_scope
 from storage.models import Person, utcnow
 from storage.people import people_by_ids
@@ -69,10 +69,11 @@ async def setvisibility(update: Update, context: CaseContext) -> None:
             actor_id=user.id if user else None,
             now=utcnow(),
         )
+        spellings = await read_spellings(session, [found.person])
     if found.person is None:
         await reply_unresolved(
             update, found, args.who.label, lang, key=context.services.button_key
         )
         return
     key = f"visibility.{'' if changed else 'already_'}{args.visibility.value}"
-    await reply(update, t(lang, key, person=person_title(found.person)))
+    await reply(update, t(lang, key, person=listed_title(found.person, spellings, lang)))

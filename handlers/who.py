@@ -1,7 +1,7 @@
 """Turning a `<who>` argument into one person, a short list of candidates, or nobody."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.parsing import Who
 from storage.models import Person, Visibility
 from storage.names import NameIndex, NameMatch
-from storage.people import get_person, people_by_ids, spellings_after
+from storage.people import get_person, people_by_ids, spellings_after, spellings_of_people
 
 MAX_CANDIDATES = 8
 # A best match this many points ahead of the next one is taken as the person meant.
@@ -83,6 +83,16 @@ class KnownNames:
 class Resolution:
     person: Person | None = None
     candidates: list[Person] = field(default_factory=list)
+    # The spellings of the candidates' names, by person id (to name each in the reader's script).
+    spellings: dict[int, list[str]] = field(default_factory=dict)
+
+
+async def read_spellings(
+    session: AsyncSession, people: Iterable[Person | None]
+) -> dict[int, list[str]]:
+    """Every spelling of these people's names, by person id: one query (none for nobody)."""
+    ids = {person.id for person in people if person is not None and person.id is not None}
+    return await spellings_of_people(session=session, person_ids=ids) if ids else {}
 
 
 async def resolve_who(
@@ -105,7 +115,8 @@ async def resolve_who(
     ranked = [(match.score, person) for match, person in found]
     if len(ranked) == 1 or (len(ranked) > 1 and ranked[0][0] - ranked[1][0] >= CLEAR_LEAD):
         return Resolution(person=ranked[0][1])
-    return Resolution(candidates=[person for _, person in ranked])
+    candidates = [person for _, person in ranked]
+    return Resolution(candidates=candidates, spellings=await read_spellings(session, candidates))
 
 
 async def search_people(

@@ -150,7 +150,7 @@ def test_fit_cuts_at_a_line_boundary() -> None:
 
 
 def test_hearing_list_is_soonest_first_as_given_and_says_when_empty() -> None:
-    assert render_hearings([], "en") == "No upcoming hearings found."
+    assert render_hearings([], {}, "en") == "No upcoming hearings found."
     person = _person()
     case = Case(id=1, person_id=1, court="court in Almaty", tz="Asia/Almaty")
     slots = [
@@ -161,7 +161,7 @@ def test_hearing_list_is_soonest_first_as_given_and_says_when_empty() -> None:
         )
         for day in (1, 2)
     ]
-    text = render_hearings(slots, "en")
+    text = render_hearings(slots, {}, "en")
     assert text.index("1 Dec 2026, 09:00") < text.index("2 Dec 2026, 09:00")
 
 
