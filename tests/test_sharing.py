@@ -122,11 +122,12 @@ async def test_a_follow_link_shows_the_card_asks_and_follows_on_the_press(bot: S
     assert (marker.text or "").startswith("<b>Commands</b>")
 
 
-async def test_the_follow_question_is_in_the_users_language(bot: Story) -> None:
+async def test_the_follow_question_is_in_the_users_language_and_script(bot: Story) -> None:
     person_id = await _person_id(bot, "Sairagul Sauytbay")
     for user, question in (
-        (RUSSIAN, f"Подписаться на <b>Sairagul Sauytbay</b> #{person_id}?"),
-        (KAZAKH, f"<b>Sairagul Sauytbay</b> #{person_id} бойынша жаңалықтарға жазыласыз ба?"),
+        (RUSSIAN, f"Подписаться на <b>Сайрагүл Сауытбай</b> #{person_id}?"),
+        (KAZAKH, f"<b>Сайрагүл Сауытбай</b> #{person_id} бойынша жаңалықтарға жазыласыз ба?"),
+        (STRANGER, f"Follow <b>Sairagul Sauytbay</b> #{person_id}?"),
     ):
         await bot.api.user_sends(user, None, f"/start f{person_id}")
         _, asked = await bot.api.wait_for_messages(user.id, 2)
