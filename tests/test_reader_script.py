@@ -45,6 +45,10 @@ async def test_follow_find_subscriptions_and_hearings_name_people_in_the_readers
     assert f"1. <b>{qaisha}</b> #1 — " in (listed.text or "")
     assert f"2. <b>{saule}</b> #{saule_id} — " in (listed.text or "")
     assert _labels(listed) == [f"⚙️ 1. {qaisha}", f"⚙️ 2. {saule}"]
+    before = len(bot.api.edits)
+    await bot.api.user_presses(user, listed, listed.callback_data[1])  # the second follow
+    await bot.api.wait_until(lambda: len(bot.api.edits) > before)
+    assert (bot.api.edits[-1].text or "").startswith(f"<b>{saule}</b> #{saule_id}\n")
     soon = datetime.now(UTC) + timedelta(days=30)
     await bot.say(EDITOR, f"/sethearing Qaisha Aqan {soon:%Y-%m-%d} 10:00")
     hearings = await bot.say(user, "/hearings")

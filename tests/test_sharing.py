@@ -223,6 +223,7 @@ async def test_inline_mode_answers_in_the_askers_language_and_hints_on_an_empty_
 ) -> None:
     answer = await bot.api.inline_answer(await bot.api.user_sends_inline_query(RUSSIAN, "Qaster"))
     (result,) = answer.results
+    assert result["title"] == "Қастер Мұсаханұлы"  # the name in the reader's script
     assert "Ссылка на эту карточку" in result["input_message_content"]["message_text"]
     assert [b["text"] for b in result["reply_markup"]["inline_keyboard"][0]] == [
         "Открыть в боте",
