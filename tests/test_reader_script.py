@@ -26,17 +26,22 @@ async def bot(database_url: str) -> AsyncIterator[Story]:
         yield running_story
 
 
+async def _add_saule(bot: Story) -> int:
+    """The editor adds Saule Bekova ("Added <b>Saule Bekova</b> #5."); her id."""
+    added = await bot.say(EDITOR, SAULE)
+    return int((added.text or "").split("#")[1].split(".")[0])
+
+
 def _labels(message: SentMessage) -> list[str]:
     rows = (message.reply_markup or {}).get("inline_keyboard") or []
     return [button["text"] for row in rows for button in row]
 
 
 @pytest.mark.parametrize(("user", "qaisha", "saule"), READERS)
-async def test_follow_find_subscriptions_and_hearings_name_people_in_the_readers_script(
+async def test_follows_subscriptions_and_hearings_name_people_in_the_readers_script(
     bot: Story, user: User, qaisha: str, saule: str
 ) -> None:
-    added = await bot.say(EDITOR, SAULE)
-    saule_id = int((added.text or "").split("#")[1].split(".")[0])
+    saule_id = await _add_saule(bot)
     followed = await bot.say(user, "/subscribe Qaisha Aqan")
     said = t(user.language_code or "", "subscribe.done", person=f"<b>{qaisha}</b> #1")
     assert followed.text == said
@@ -59,8 +64,7 @@ async def test_follow_find_subscriptions_and_hearings_name_people_in_the_readers
 async def test_find_shows_the_readers_spelling_then_the_one_that_matched(
     bot: Story, user: User, qaisha: str, saule: str
 ) -> None:
-    added = await bot.say(EDITOR, SAULE)
-    saule_id = int((added.text or "").split("#")[1].split(".")[0])
+    saule_id = await _add_saule(bot)
     found = await bot.say(user, "/find Saule Bekova")
     matched = "" if saule == "Saule Bekova" else " — Saule Bekova"
     assert f"• <b>{saule}</b> #{saule_id}{matched}" in (found.text or "")
