@@ -63,7 +63,13 @@ def _event(person_id: int, number: int, rng: random.Random) -> dict[str, object]
 
 
 async def populate(
-    database_url: str, *, people: int, chats: int, events: int, seed: int = 20241202
+    database_url: str,
+    *,
+    people: int,
+    chats: int,
+    events: int,
+    first_chat: int,
+    seed: int = 20241202,
 ) -> None:
     """Fill an empty, migrated database (see the module docstring)."""
     rng = random.Random(seed)
@@ -87,11 +93,11 @@ async def populate(
     async with session_scope(engine) as session:
         await session.execute(
             insert(Chat),
-            [{"id": 10_000_000 + number, "language": "en"} for number in range(chats)],
+            [{"id": first_chat + number, "language": "en"} for number in range(chats)],
         )
     for start in range(0, chats, 1_000):
         rows = []
-        for chat_id in range(10_000_000 + start, 10_000_000 + min(start + 1_000, chats)):
+        for chat_id in range(first_chat + start, first_chat + min(start + 1_000, chats)):
             followed = rng.sample(range(1, people + 1), 8)
             rows += [
                 {"chat_id": chat_id, "scope": SubscriptionScope.PERSON.value, "person_id": p}

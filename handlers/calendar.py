@@ -20,6 +20,8 @@ from storage.models import Person, utcnow
 from storage.secrets import CALENDAR, shared_secret
 
 MAX_FILENAME = 60
+# `/calendar feed` (DESIGN.md): a subscription URL, served by the webhook server (later)
+FEED = "feed"
 _NOT_IN_NAME = re.compile(r"[^\w]+")
 
 
@@ -40,6 +42,9 @@ async def calendar(update: Update, context: CaseContext) -> None:
         async with session_scope(context.services.engine) as session:
             loaded = await _of_followed(session, update)
         await _send(update, loaded, lang)
+        return
+    if text.lower() == FEED:
+        await reply(update, t(lang, "calendar.feed_later"))
         return
     try:
         who = parse_who(text)

@@ -63,7 +63,9 @@ async def history_page(
         (await session.exec(statement.order_by(col(Event.id).desc()).limit(size + 1))).all()
     )
     events = found[:size]
-    newer = bool(events) and await _any(session, person_id, newer_than=events[0].id)
+    # The first page is the newest: only a page further back has newer entries.
+    newer = before is not None and bool(events)
+    newer = newer and await _any(session, person_id, newer_than=events[0].id)
     return HistoryPage(events=events, newer=newer, older=len(found) > size)
 
 

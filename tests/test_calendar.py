@@ -442,3 +442,19 @@ async def test_russian_and_kazakh_get_the_file_in_their_language(bot: Story) -> 
         assert nothing.text == (
             "<b>Сайрагүл Сауытбай</b> #4\n" + t(user.language_code or "", "calendar.none_person")
         )
+
+
+@pytest.mark.parametrize(
+    ("user", "start"),
+    [
+        (FOLLOWER, "Calendar feeds that a calendar app refreshes by itself are not available"),
+        (RUSSIAN, "Календарные подписки, которые приложение календаря обновляет само"),
+        (KAZAKH, "Күнтізбе қосымшасы өзі жаңартып отыратын күнтізбе жазылымдары"),
+    ],
+)
+async def test_calendar_feed_says_plainly_that_feeds_are_not_there_yet(
+    bot: Story, user: User, start: str
+) -> None:
+    answer = await bot.say(user, "/calendar feed")
+    assert (answer.text or "").startswith(start)
+    assert answer.document is None

@@ -12,6 +12,15 @@ SCRIPT = "\n".join(
         ":as dana",
         "/person Сайрагуль",
         ":wait 4",
+        ":as aigerim",
+        "/history Qaisha Aqan",
+        "/calendar",
+        "/subscribe city Zharkent",
+        "/subscriptions",
+        ":inline Sairagul",
+        ":as asel",
+        "/lang",
+        ":press 2",
         "",
     ]
 )
@@ -32,6 +41,14 @@ def test_demo_shows_replies_and_the_push_in_the_followers_chat() -> None:
     assert "You now follow Qaisha Aqan #1" in out
     assert "Saved for Qaisha Aqan #1: hearing set for Tue 3 Dec 2030, 10:00" in out
     assert "Сайрагүл Сауытбай" in out  # Dana's card, in Russian
-    push = out.split("[bot → aigerim]")[-1]
+    push = out.split("[bot → aigerim]")[2]
     assert "hearing set for Tue 3 Dec 2030, 10:00, Zharkent district court" in push
+    # The new commands, as the banner suggests them.
+    assert "History of Qaisha Aqan #1" in out
+    assert "📎 casewatch.ics" in out and "DTSTART;TZID=Asia/Almaty:20301203T100000" in out
+    assert "You now follow every case in this city: Zharkent." in out
+    assert "city: Zharkent — every change" in out
+    assert "[bot, inline, cached 30 s, personal: True]\n    (1) Sairagul Sauytbay" in out
+    assert "[1] English  [2] Русский  [3] Қазақша" in out
+    assert "Язык этого чата изменён: Русский." in out
     assert "Traceback" not in out + result.stderr and "ERROR" not in result.stderr
