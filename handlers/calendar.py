@@ -11,7 +11,7 @@ from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.ical import render_calendar
 from handlers.parsing import BadArguments, parse_who
-from handlers.render import person_title
+from handlers.render import listed_title
 from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
 from handlers.visibility import resolve_here, sees_restricted_here, visible_person
 from storage.calendar import CalendarHearings, followed_hearings, person_hearings
@@ -104,7 +104,7 @@ async def _send(update: Update, loaded: Loaded, lang: str) -> None:
     count, undated = len(hearings.slots), hearings.undated
     lines = []
     if person is not None:
-        lines.append(person_title(person, hearings.spellings.get(person.id or 0, ()), lang))
+        lines.append(listed_title(person, hearings.spellings, lang))
     if count:
         lines.append(t(lang, "calendar.caption", count=count))
     else:
