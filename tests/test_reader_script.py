@@ -84,3 +84,15 @@ async def test_candidates_are_listed_in_the_readers_script(
     several = await bot.say(user, "/person Saule")
     assert f"<b>{saule}</b> #" in (several.text or "")
     assert any(label.startswith(f"{saule} #") for label in _labels(several))
+
+
+async def test_an_editors_replies_name_the_person_in_the_editors_script(bot: Story) -> None:
+    await bot.say(EDITOR, "/lang ru")
+    saved = await bot.say(EDITOR, "/setasylum Qaisha Aqan refugee")
+    assert (saved.text or "").startswith("Сохранено для <b>Қайша Ақан</b> #1: ")
+    undone = await bot.say(EDITOR, "/undo")
+    assert (undone.text or "").startswith("Отменено для <b>Қайша Ақан</b> #1: ")
+    hidden = await bot.say(EDITOR, "/setvisibility Qaisha Aqan restricted")
+    assert (hidden.text or "").startswith("<b>Қайша Ақан</b> #1: ")
+    added = await bot.say(EDITOR, SAULE)
+    assert (added.text or "").startswith("Добавлено: <b>Сауле Бекова</b> #")
