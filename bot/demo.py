@@ -67,7 +67,7 @@ def show(message: SentMessage) -> None:
     if message.document is not None:
         print(f"    📎 {message.document_filename} ({len(message.document):,} bytes)")
         for line in message.document.decode(errors="replace").splitlines():
-            if line.startswith(("SUMMARY", "DTSTART", "STATUS")):
+            if line.startswith(("SUMMARY", "DTSTART;", "STATUS")):
                 print(f"       {line}")
     rows = (message.reply_markup or {}).get("inline_keyboard") or []
     buttons = [button["text"] for row in rows for button in row]
