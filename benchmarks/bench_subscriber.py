@@ -42,7 +42,7 @@ from storage.models import Case, Delivery, Event, EventKind, utcnow
 from storage.outbox import expand_due_events
 
 # Telegram's overall pace is 30 messages a second: commands this far apart never wait for it.
-SPACING_SECONDS = 1 / 8
+SPACING_SECONDS = 1 / 25
 
 
 def _command(update_id: int, user_id: int, text: str) -> dict[str, Any]:
