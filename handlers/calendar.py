@@ -12,8 +12,8 @@ from handlers.i18n import t
 from handlers.ical import render_calendar
 from handlers.parsing import BadArguments, parse_who
 from handlers.render import listed_title
-from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
-from handlers.visibility import resolve_here, sees_restricted_here, visible_person
+from handlers.replies import reply, reply_unresolved, reply_usage
+from handlers.visibility import load_pressed_person, resolve_here, sees_restricted_here
 from storage.calendar import CalendarHearings, followed_hearings, person_hearings
 from storage.engine import session_scope
 from storage.models import Person, utcnow
@@ -62,18 +62,9 @@ async def calendar(update: Update, context: CaseContext) -> None:
 
 async def calendar_pressed(update: Update, context: CaseContext) -> None:
     """The card's Calendar button: the person is checked again (gone, or not shown here)."""
-    pressed = await read_press(update, context)
-    if pressed is None:
-        return
-    async with session_scope(context.services.engine) as session:
-        found = await visible_person(session, update, pressed.number())
-        loaded = await _of_person(session, found) if found else None
-    if loaded is None:
-        await answer_gone(update)
-        return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    await _send(update, loaded, language(update))
+    loaded = await load_pressed_person(update, context, _of_person)
+    if loaded is not None:
+        await _send(update, loaded, language(update))
 
 
 async def _of_followed(session: AsyncSession, update: Update) -> Loaded:

@@ -16,19 +16,17 @@ from handlers.render import (
     render_person_hearings,
 )
 from handlers.replies import (
-    answer_gone,
     card_buttons,
     card_keyboard,
-    read_press,
     reply,
     reply_unresolved,
     reply_usage,
 )
-from handlers.visibility import resolve_here, sees_restricted_here, visible_person
+from handlers.visibility import load_pressed_person, resolve_here, sees_restricted_here
 from handlers.who import Resolution, read_spellings, search_people
 from storage.engine import session_scope
 from storage.following import is_following
-from storage.history import hearings_of
+from storage.history import PersonHearings, hearings_of
 from storage.models import Person, Visibility, utcnow
 from storage.people import PersonCard, load_person_card, spellings_of, upcoming_hearings
 
@@ -97,37 +95,31 @@ async def show_card(update: Update, context: CaseContext, who: Who) -> None:
 
 async def card_pressed(update: Update, context: CaseContext) -> None:
     """A card button: its person is checked again (still there, still to be seen here)."""
-    pressed = await read_press(update, context)
-    if pressed is None:
-        return
-    async with session_scope(context.services.engine) as session:
-        found = await visible_person(session, update, pressed.number())
-        card = await _load_card(session, update, found) if found else None
-    if card is None:
-        await answer_gone(update)
-        return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    await _reply_card(update, context, card, language(update))
+
+    async def load(session: AsyncSession, found: Person) -> ShownCard:
+        return await _load_card(session, update, found)
+
+    card = await load_pressed_person(update, context, load)
+    if card is not None:
+        await _reply_card(update, context, card, language(update))
 
 
 async def hearings_pressed(update: Update, context: CaseContext) -> None:
     """A card's Hearings button: the person's hearings to come, then the last gone by."""
-    pressed = await read_press(update, context)
-    if pressed is None:
-        return
-    async with session_scope(context.services.engine) as session:
-        found = await visible_person(session, update, pressed.number())
-        listed, spellings = None, []
-        if found is not None and found.id is not None:
-            listed = await hearings_of(session=session, person_id=found.id, now=utcnow())
-            spellings = await spellings_of(session=session, person_id=found.id)
-    if found is None or listed is None:
-        await answer_gone(update)
-        return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    await reply(update, render_person_hearings(found, spellings, listed, language(update)))
+    listed = await load_pressed_person(update, context, _hearings_of)
+    if listed is not None:
+        person, hearings_listed, spellings = listed
+        text = render_person_hearings(person, spellings, hearings_listed, language(update))
+        await reply(update, text)
+
+
+async def _hearings_of(
+    session: AsyncSession, person: Person
+) -> tuple[Person, PersonHearings, list[str]] | None:
+    if person.id is None:
+        return None
+    listed = await hearings_of(session=session, person_id=person.id, now=utcnow())
+    return person, listed, await spellings_of(session=session, person_id=person.id)
 
 
 async def hearings(update: Update, context: CaseContext) -> None:

@@ -1,5 +1,8 @@
 """Restricted people: who may see them here, and /setvisibility for editors."""
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
@@ -8,13 +11,15 @@ from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Who, parse_setvisibility
 from handlers.render import listed_title
-from handlers.replies import reply, reply_unresolved, reply_usage
+from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
 from handlers.who import Resolution, read_spellings, resolve_who
 from storage.engine import session_scope
 from storage.models import Person, utcnow
 from storage.people import people_by_ids
 from storage.timeline import claim_update
 from storage.visibility import set_visibility
+
+Loaded = TypeVar("Loaded")
 
 
 async def sees_restricted_here(session: AsyncSession, update: Update) -> bool:
@@ -47,6 +52,27 @@ async def visible_person(
         include_restricted=await sees_restricted_here(session, update),
     )
     return found[0] if found else None
+
+
+async def load_pressed_person(
+    update: Update,
+    context: CaseContext,
+    load: Callable[[AsyncSession, Person], Awaitable[Loaded | None]],
+) -> Loaded | None:
+    """What a person's button shows, loaded for the person it names, the press answered; or
+    None, with the polite answer to forged data or to a person gone or not to be seen here."""
+    pressed = await read_press(update, context)
+    if pressed is None:
+        return None
+    async with session_scope(context.services.engine) as session:
+        found = await visible_person(session, update, pressed.number())
+        loaded = await load(session, found) if found is not None else None
+    if loaded is None:
+        await answer_gone(update)
+        return None
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return loaded
 
 
 async def setvisibility(update: Update, context: CaseContext) -> None:
