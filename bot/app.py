@@ -196,7 +196,7 @@ async def _set_command_menus(application: CaseApplication) -> None:
         editors = await editors_languages(session=session)
     for user_id, stored in editors:
         await set_command_menu(
-            application.bot, services.commands, language_of(stored), editor=user_id
+            application.bot, services.commands, language_of(stored), chat=user_id, editor=True
         )
 
 

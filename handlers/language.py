@@ -94,7 +94,7 @@ def language_buttons(key: bytes) -> InlineKeyboardMarkup:
 
 
 async def change_language(update: Update, context: CaseContext, chosen: str) -> None:
-    """Store the chat's language and answer in it; an editor's own menu follows it."""
+    """Store the chat's language and answer in it; the chat's command menu follows it."""
     chat = update.effective_chat
     assert chat is not None
     async with session_scope(context.services.engine) as session:
@@ -102,22 +102,24 @@ async def change_language(update: Update, context: CaseContext, chosen: str) -> 
         await set_language(session=session, chat=row, language=chosen)
         editor = chat.type == chat.PRIVATE and await is_editor(session, update)
     remember_language(update, chosen)
-    if editor:
-        await set_command_menu(context.bot, context.services.commands, chosen, editor=chat.id)
+    await set_command_menu(
+        context.bot, context.services.commands, chosen, chat=chat.id, editor=editor
+    )
     await reply(update, t(chosen, "lang.changed", language=t(chosen, "lang.name")))
 
 
 async def set_command_menu(
-    bot: Bot, commands: Sequence[str], lang: str, *, editor: int | None = None
+    bot: Bot, commands: Sequence[str], lang: str, *, chat: int | None = None, editor: bool = False
 ) -> None:
-    """Everyone's command menu in `lang` (English for every language without its own), or,
-    with `editor` (a user id), that editor's own: their commands too, in their chat."""
+    """Everyone's command menu in `lang` (English for every language without its own); or,
+    with `chat`, that chat's own menu in the language it chose (with `editor`, an editor's
+    private chat: their commands too)."""
     menu = [
         BotCommand(name, t(lang, f"menu.{name}"))
         for name in commands
-        if editor is not None or name not in EDITOR_COMMANDS
+        if editor or name not in EDITOR_COMMANDS
     ]
-    if editor is not None:
-        await bot.set_my_commands(menu, scope=BotCommandScopeChat(editor))
+    if chat is not None:
+        await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat))
     else:
         await bot.set_my_commands(menu, language_code=None if lang == FALLBACK else lang)

@@ -139,6 +139,18 @@ async def test_command_menus_per_language_and_the_editors_own(bot: Story) -> Non
     assert editors["addperson"] == t("ru", "menu.addperson")
 
 
+
+async def test_a_subscribers_lang_sets_that_chats_menu_without_editor_commands(
+    bot: Story,
+) -> None:
+    scope = {"type": "chat", "chat_id": FOLLOWER.id}
+    assert bot.api.commands_for(scope=scope) == []
+    await bot.say(FOLLOWER, "/lang kk")
+    menu = {c["command"]: c["description"] for c in bot.api.commands_for(scope=scope)}
+    assert menu["find"] == t("kk", "menu.find")
+    assert "addperson" not in menu
+
+
 async def test_a_russian_card_speaks_russian_and_shows_the_cyrillic_name_first(
     bot: Story,
 ) -> None:
