@@ -139,7 +139,6 @@ async def test_command_menus_per_language_and_the_editors_own(bot: Story) -> Non
     assert editors["addperson"] == t("ru", "menu.addperson")
 
 
-
 async def test_a_subscribers_lang_sets_that_chats_menu_without_editor_commands(
     bot: Story,
 ) -> None:
