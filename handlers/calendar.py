@@ -20,7 +20,8 @@ from storage.models import Person, utcnow
 from storage.secrets import CALENDAR, shared_secret
 
 MAX_FILENAME = 60
-# `/calendar feed` (DESIGN.md): a subscription URL, served by the webhook server (later)
+# `/calendar feed`: a subscription URL a calendar app refreshes, served by the webhook server
+# (not built yet; README, "Not yet built")
 FEED = "feed"
 _NOT_IN_NAME = re.compile(r"[^\w]+")
 
