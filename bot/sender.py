@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -291,24 +291,20 @@ class Sender:
         settle the deliveries: sent, or as the failure policy decides (returned)."""
         chat_id = outgoings[0].chat.id
         sent = min(outgoing.delivery.parts_sent for outgoing in outgoings)
-        plain = False
-        message_id = None
+        posted = _Posted()
         while sent < len(parts):
             last = sent == len(parts) - 1
-            text = html_to_plain(parts[sent]) if plain else parts[sent]
-            try:
-                message_id = await self._send(
-                    chat_id, text, buttons if last else None, html=not plain
-                )
-            except Exception as error:
-                decision = self._decide(outgoings, error, plain=plain)
-                self.pacer.pause(decision.pause)
-                if decision.action is Action.SEND_AGAIN:
-                    plain = plain or decision.plain
-                    continue
-                if decision.action is not Action.TAKEN_AS_SENT:
-                    return await self._failed(outgoings, decision, sent)
+            posted = await self._post(
+                chat_id,
+                parts[sent],
+                buttons if last else None,
+                lambda error, plain: self._decide(outgoings, error, plain=plain),
+                plain=posted.plain,
+            )
+            if posted.failure is not None:
+                return await self._failed(outgoings, posted.failure, sent)
             sent += 1
+        message_id = posted.message_id
         for outgoing in outgoings:
             assert outgoing.delivery.id is not None
             self._record_sent(outgoing.delivery.id, message_id)
@@ -371,32 +367,50 @@ class Sender:
         """A message owed outside the outbox (a notice), at its broadcast turn, through the
         same failure policy: None once Telegram has it, else the failure that ended it (a
         chat found gone is settled here: deactivated or moved; RETRY is the caller's)."""
-        plain = False
+
+        def decide_note(error: Exception, plain: bool) -> Decision:
+            attempt = Attempt(attempts=1, queued_at=queued_at, plain=plain)
+            decision = decide(error, attempt, retry_base=self.settings.retry_base_seconds)
+            log_failure(error, decision, [])
+            return decision
+
+        failure = (await self._post(chat.id, text, None, decide_note)).failure
+        if failure is not None and failure.chat_gone:
+            await settle(
+                failure,
+                engine=self.engine,
+                chat=chat,
+                delivery_ids=[],
+                parts_sent=0,
+                alerts=self.alerts,
+            )
+        return failure
+
+    async def _post(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: str | None,
+        decide_failure: Callable[[Exception, bool], Decision],
+        *,
+        plain: bool = False,
+    ) -> "_Posted":
+        """One message, sent again as long as the failure policy says so (as plain text once
+        Telegram could not parse it); taken as delivered when the policy says so."""
         while True:
             try:
                 sent = html_to_plain(text) if plain else text
-                await self._send(chat.id, sent, None, html=not plain)
-                return None
+                message_id = await self._send(chat_id, sent, buttons, html=not plain)
+                return _Posted(message_id=message_id, plain=plain)
             except Exception as error:
-                attempt = Attempt(attempts=1, queued_at=queued_at, plain=plain)
-                decision = decide(error, attempt, retry_base=self.settings.retry_base_seconds)
-                log_failure(error, decision, [])
+                decision = decide_failure(error, plain)
                 self.pacer.pause(decision.pause)
                 if decision.action is Action.SEND_AGAIN:
                     plain = plain or decision.plain
                     continue
                 if decision.action is Action.TAKEN_AS_SENT:
-                    return None
-                if decision.chat_gone:
-                    await settle(
-                        decision,
-                        engine=self.engine,
-                        chat=chat,
-                        delivery_ids=[],
-                        parts_sent=0,
-                        alerts=self.alerts,
-                    )
-                return decision
+                    return _Posted(plain=plain)
+                return _Posted(failure=decision, plain=plain)
 
     def _record_sent(self, delivery_id: int, message_id: int | None) -> None:
         """Telegram has it: marked sent in the database by the next settle."""
@@ -497,6 +511,16 @@ def _urgent(outgoing: Outgoing) -> bool:
 
 def _ids(outgoings: list[Outgoing]) -> list[int]:
     return [outgoing.delivery.id for outgoing in outgoings if outgoing.delivery.id is not None]
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """How sending one message ended: Telegram's id for it (None when taken as delivered
+    without one), or the failure that stopped it; and whether it went as plain text."""
+
+    message_id: int | None = None
+    failure: Decision | None = None
+    plain: bool = False
 
 
 def _digest_chunks(due: list[Outgoing]) -> list[list[Outgoing]]:
