@@ -9,7 +9,7 @@ outbox keeps one delivery per event and chat). A watch lasts WATCH_LENGTH, then 
 a note (bot/name_watches.py); an ended watch is forgotten KEEP_ENDED later.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.engine import insert_or_ignore
 from storage.models import Chat, NameWatch, Person, Visibility
 from storage.names import NameIndex, name_key
-from storage.people import spellings_of, spellings_of_people
+from storage.people import spellings_of
 
 WATCH_LENGTH = timedelta(days=90)
 KEEP_ENDED = timedelta(days=30)
@@ -45,6 +45,11 @@ class DueWatch:
 
 def _active() -> ColumnElement[bool]:
     return col(NameWatch.ended_at).is_(None)
+
+
+def _on(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A watch still on: not ended, and its time not up (the job may not have ended it yet)."""
+    return _active(), col(NameWatch.expires_at) > now
 
 
 async def start_watch(
@@ -124,21 +129,26 @@ async def watching_chats(*, session: AsyncSession, person_id: int, now: datetime
     rows = await session.exec(
         select(NameWatch.chat_id, NameWatch.name)
         .join(Chat, col(Chat.id) == col(NameWatch.chat_id))
-        .where(_active(), col(NameWatch.expires_at) > now, col(Chat.active).is_(True))
+        .where(*_on(now), col(Chat.active).is_(True))
     )
     return sorted({chat_id for chat_id, name in rows.all() if index.search(name, limit=1)})
 
 
 async def watched_names(
-    *, session: AsyncSession, found: Sequence[tuple[int, int]]
+    *,
+    session: AsyncSession,
+    found: Sequence[tuple[int, int]],
+    spellings: Mapping[int, Sequence[str]],
+    now: datetime,
 ) -> dict[tuple[int, int], str]:
-    """For (chat id, person id) pairs, the chat's watched name that the person matches (the
-    first by name), where one does: what a push about a person just added says."""
+    """For (chat id, person id) pairs, the chat's watched name that the person (whose
+    `spellings` are given) matches, the first by name, where a watch still on does: what a
+    push about a person just added says."""
     if not found:
         return {}
     rows = await session.exec(
         select(NameWatch)
-        .where(col(NameWatch.chat_id).in_({chat_id for chat_id, _ in found}), _active())
+        .where(col(NameWatch.chat_id).in_({chat_id for chat_id, _ in found}), *_on(now))
         .order_by(col(NameWatch.name))
     )
     watches: dict[int, list[str]] = {}
@@ -146,14 +156,12 @@ async def watched_names(
         watches.setdefault(watch.chat_id, []).append(watch.name)
     if not watches:
         return {}
-    spellings = await spellings_of_people(
-        session=session, person_ids={person_id for _, person_id in found}
-    )
-    indexes = {person_id: _matcher(names) for person_id, names in spellings.items()}
+    indexes = {person_id: _matcher(spellings.get(person_id, ())) for _, person_id in found}
     names: dict[tuple[int, int], str] = {}
     for chat_id, person_id in found:
-        index = indexes.get(person_id, NameIndex())
-        matched = [name for name in watches.get(chat_id, []) if index.search(name, limit=1)]
+        matched = [
+            name for name in watches.get(chat_id, []) if indexes[person_id].search(name, limit=1)
+        ]
         if matched:
             names[(chat_id, person_id)] = matched[0]
     return names

@@ -6,7 +6,7 @@ the delivery due again.
 """
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,13 +25,13 @@ from storage.models import (
     Event,
     EventKind,
     Person,
-    PersonName,
     Subscription,
     UTCDateTime,
     Visibility,
     utcnow,
 )
 from storage.name_watches import watched_names, watching_chats
+from storage.people import spellings_of_people
 from storage.timeline import insert_ignoring_conflicts
 
 
@@ -209,40 +209,33 @@ async def lease_deliveries(
         events[event.id] = (event, person)
         if event.merged_into is not None:
             earlier.setdefault(event.merged_into, []).append(event)
-    spellings = await _spellings(session, {person.id for _, person in events.values()})
+    person_ids = {person.id for _, person in events.values() if person.id is not None}
+    spellings = await spellings_of_people(session=session, person_ids=person_ids)
+    added = [
+        (chat.id, events[delivery.event_id][1].id or 0)
+        for delivery, chat in leased
+        if any(
+            change.kind == EventKind.PERSON_ADDED
+            for change in (events[delivery.event_id][0], *earlier.get(delivery.event_id, []))
+        )
+    ]
+    watched = await watched_names(session=session, found=added, spellings=spellings, now=now)
     outgoing = []
     for delivery, chat in leased:
         event, person = events[delivery.event_id]
         changes = [*earlier.get(event.id, []), event]
-        names = spellings.get(person.id, ())
-        outgoing.append(Outgoing(delivery, event, person, chat, changes, spellings=names))
-    return await _with_watched_names(session, outgoing)
-
-
-async def _spellings(
-    session: AsyncSession, person_ids: Collection[int | None]
-) -> dict[int | None, tuple[str, ...]]:
-    """Every spelling of each person's name, in the order they were stored."""
-    found = await session.exec(
-        select(PersonName.person_id, PersonName.spelling)
-        .where(col(PersonName.person_id).in_(person_ids))
-        .order_by(col(PersonName.id))
-    )
-    spellings: dict[int | None, tuple[str, ...]] = {}
-    for person_id, spelling in found.all():
-        spellings[person_id] = (*spellings.get(person_id, ()), spelling)
-    return spellings
-
-
-async def _with_watched_names(session: AsyncSession, outgoing: list[Outgoing]) -> list[Outgoing]:
-    """Pushes about people just added, each with the watched name it answers, if any."""
-    added = [
-        (o.chat.id, o.person.id)
-        for o in outgoing
-        if o.person.id is not None and any(c.kind == EventKind.PERSON_ADDED for c in o.changes)
-    ]
-    names = await watched_names(session=session, found=added)
-    return [replace(o, watched=names.get((o.chat.id, o.person.id or 0))) for o in outgoing]
+        outgoing.append(
+            Outgoing(
+                delivery,
+                event,
+                person,
+                chat,
+                changes,
+                spellings=tuple(spellings.get(person.id or 0, ())),
+                watched=watched.get((chat.id, person.id or 0)),
+            )
+        )
+    return outgoing
 
 
 async def renew_leases(

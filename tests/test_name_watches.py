@@ -25,6 +25,7 @@ from storage.name_watches import (
     active_watches,
     end_watch,
     start_watch,
+    watched_names,
     watching_chats,
 )
 from storage.people import add_person
@@ -277,6 +278,14 @@ async def test_matching_reads_every_spelling_but_a_full_name_needs_its_every_wor
         assert await watching_chats(session=session, person_id=hidden.id, now=now) == []
         later = now + WATCH_LENGTH  # a watch whose time is up matches nothing
         assert await watching_chats(session=session, person_id=added.id, now=later) == []
+        # What a push about them says to each chat: the same watches, the same rule.
+        spellings = {added.id: ["Қайша Ақан", "Kaisha Aqan"]}
+        pairs = [(chat_id, added.id) for chat_id in range(1, len(names) + 1)]
+        said = await watched_names(session=session, found=pairs, spellings=spellings, now=now)
+        assert sorted(said) == [(chat_id, added.id) for chat_id in found]
+        assert said[(1, added.id)] == "Qaisha"
+        gone = await watched_names(session=session, found=pairs, spellings=spellings, now=later)
+        assert gone == {}  # up, even before the job has ended them
 
 
 # --- ending after 90 days ------------------------------------------------------------------
