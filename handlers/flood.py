@@ -5,7 +5,8 @@ stopping an update over the limit there, so one person who floods costs the bot 
 
 - the command flood guard: twenty commands a minute, then one "slow down";
 - the lookup limit (`lookup_limit`): people looked up by name or id — /find, /person,
-  /history, plain text, the card and history buttons, /start links, inline queries — at
+  /history, /hearings, plain text, /start links, /subscribe, /unsubscribe and /calendar
+  naming someone, the card, history, hearings and calendar buttons, inline queries — at
   most thirty a minute and two hundred an hour (LOOKUPS_PER_MINUTE, LOOKUPS_PER_HOUR), then
   one "too many lookups, try again in N minutes", so that nobody can walk through the
   records of people at risk.
@@ -32,7 +33,7 @@ from handlers.context import CaseContext, language
 from handlers.conversation import addressed_to_bot
 from handlers.guards import is_editor
 from handlers.i18n import t
-from handlers.replies import CARD, HEARINGS, HISTORY, reply
+from handlers.replies import CALENDAR, CARD, HEARINGS, HISTORY, reply
 from storage.engine import session_scope
 
 COMMANDS_PER_MINUTE = 20
@@ -40,9 +41,11 @@ WINDOW_SECONDS = 60.0
 HOUR_SECONDS = 3600.0
 # Users remembered before those idle for a whole window are forgotten.
 FORGET_ABOVE = 10_000
-# Commands and buttons that look a person up (turning a history page looks up no one new).
-LOOKUP_COMMANDS = frozenset({"find", "person", "history"})
-LOOKUP_BUTTONS = frozenset({CARD, HISTORY, HEARINGS})
+# Commands that look people up; and those that do when they name someone (`/start p12`,
+# `/subscribe #12`, `/calendar Qaisha`: each shows who a name or an id is).
+LOOKUP_COMMANDS = frozenset({"find", "person", "history", "hearings"})
+NAMING_COMMANDS = frozenset({"start", "subscribe", "unsubscribe", "calendar"})
+LOOKUP_BUTTONS = frozenset({CARD, HISTORY, HEARINGS, CALENDAR})
 
 
 class Admission(Enum):
@@ -217,7 +220,7 @@ def asks_the_bot(update: Update, context: CaseContext) -> bool:
 def looks_people_up(update: Update, context: CaseContext) -> bool:
     """Whether this update looks people up: what counts against the lookup limit."""
     if update.inline_query is not None:
-        return True
+        return bool(update.inline_query.query.strip())
     if update.callback_query is not None:
         return (update.callback_query.data or "").partition(":")[0] in LOOKUP_BUTTONS
     message = update.message
@@ -226,6 +229,6 @@ def looks_people_up(update: Update, context: CaseContext) -> bool:
     text = message.text or ""
     if not text.startswith("/"):
         return bool(text.strip())  # plain text is a /find
-    command, _, argument = text.partition(" ")
+    command, *argument = text.split(maxsplit=1)
     name = command[1:].partition("@")[0].lower()
-    return name in LOOKUP_COMMANDS or (name == "start" and bool(argument.strip()))
+    return name in LOOKUP_COMMANDS or (name in NAMING_COMMANDS and bool(argument))

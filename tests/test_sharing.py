@@ -342,6 +342,27 @@ async def test_past_the_lookup_limit_one_answer_then_silence_and_others_unaffect
         assert all("Qaisha Aqan" in (message.text or "") for message in found)
 
 
+async def test_naming_someone_by_id_in_any_command_counts_as_a_lookup(
+    database_url: str,
+) -> None:
+    """No command walks the records past the limit: /subscribe, /calendar or /hearings with a
+    name or an id count, and so does a command with its argument on the next line."""
+    async with story(database_url, lookups_per_minute=4) as bot:
+        for text in (
+            "/subscribe #1",
+            "/calendar #2",
+            "/hearings week",
+            "/find\nqaisha",
+            "/subscribe #3",
+        ):
+            await bot.api.user_sends(FOLLOWER, None, text)
+        said = await bot.api.wait_for_messages(FOLLOWER.id, 5)
+        assert said[4].text == LIMITED["en"]
+        # What names no one is no lookup, and still answered.
+        marker = await bot.say(FOLLOWER, "/calendar")
+        assert "Too many" not in (marker.text or "")
+
+
 async def test_the_lookup_limit_answer_is_in_the_users_language(database_url: str) -> None:
     async with story(database_url, lookups_per_minute=1) as bot:
         for user in (RUSSIAN, KAZAKH, STRANGER):
