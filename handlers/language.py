@@ -18,6 +18,7 @@ from telegram import (
 
 from handlers.buttons import button_data, read_button
 from handlers.context import CaseContext, command_args, language, remember_language
+from handlers.flood import asks_the_bot
 from handlers.guards import EDITOR_COMMANDS, is_editor
 from handlers.i18n import FALLBACK, LANGUAGES, language_of, t
 from handlers.parsing import BadArguments
@@ -36,8 +37,9 @@ async def load_language(update: Update, context: CaseContext) -> None:
     sender's Telegram language."""
     chat, user = update.effective_chat, update.effective_user
     chat_id = chat.id if chat is not None else user.id if user is not None else None
-    if chat_id is None:
-        return
+    answered = update.inline_query or update.my_chat_member or asks_the_bot(update, context)
+    if chat_id is None or not answered:
+        return  # group chatter not addressed to the bot costs no read
     async with session_scope(context.services.engine) as session:
         stored = await chat_language(session=session, chat_id=chat_id)
     remember_language(update, stored or language_of(user.language_code if user else None))
