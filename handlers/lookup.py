@@ -81,16 +81,17 @@ async def person(update: Update, context: CaseContext) -> None:
     await show_card(update, context, who)
 
 
-async def show_card(update: Update, context: CaseContext, who: Who) -> None:
-    """The card of the person meant, or the candidates, or a clear "nobody"."""
+async def show_card(update: Update, context: CaseContext, who: Who) -> ShownCard | None:
+    """The card of the person meant (returned), or the candidates, or a clear "nobody"."""
     lang = language(update)
     async with session_scope(context.services.engine) as session:
         found = await resolve_here(session, update, context, who)
         card = await _load_card(session, update, found.person) if found.person else None
     if card is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
-        return
+        return None
     await _reply_card(update, context, card, lang)
+    return card
 
 
 async def card_pressed(update: Update, context: CaseContext) -> None:

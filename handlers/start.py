@@ -7,14 +7,10 @@ from handlers.deeplinks import LinkAction, parse_start_payload
 from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.lookup import show_card
-from handlers.parsing import Who
-from handlers.render import listed_title
+from handlers.render import person_title
 from handlers.replies import follow_button, reply
-from handlers.visibility import resolve_here
-from handlers.who import read_spellings
 from storage.chats import chat_returned
 from storage.engine import session_scope
-from storage.following import is_following
 
 
 async def start(update: Update, context: CaseContext) -> None:
@@ -32,28 +28,13 @@ async def start(update: Update, context: CaseContext) -> None:
     if link is None:
         await reply(update, t(language(update), "start.welcome"))
         return
-    await show_card(update, context, link.who)
-    if link.action is LinkAction.FOLLOW:
-        await _offer_to_follow(update, context, link.who)
-
-
-async def _offer_to_follow(update: Update, context: CaseContext, who: Who) -> None:
-    """ "Follow <name>?" with the card's Follow button (pressed, it is checked like any), unless
-    the chat follows them already or the card said "nobody"."""
-    chat = update.effective_chat
-    assert chat is not None
-    async with session_scope(context.services.engine) as session:
-        found = await resolve_here(session, update, context, who)
-        person = found.person
-        if person is None or person.id is None:
-            return
-        if await is_following(session=session, chat_id=chat.id, person_id=person.id):
-            return
-        spellings = await read_spellings(session, [person])
-    lang = language(update)
-    question = t(lang, "deeplink.follow_question", person=listed_title(person, spellings, lang))
-    markup = follow_button(person, lang, context.services.button_key, following=False)
-    await reply(update, question, markup)
+    shown = await show_card(update, context, link.who)
+    if link.action is LinkAction.FOLLOW and shown is not None and not shown.following:
+        # "Follow <name>?" with the card's Follow button (pressed, it is checked like any).
+        lang, person = language(update), shown.card.person
+        title = person_title(person, shown.card.spellings, lang)
+        markup = follow_button(person, lang, context.services.button_key, following=False)
+        await reply(update, t(lang, "deeplink.follow_question", person=title), markup)
 
 
 async def help_command(update: Update, context: CaseContext) -> None:
