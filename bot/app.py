@@ -34,7 +34,7 @@ from handlers.registry import COMMANDS, add_handlers
 from handlers.who import KnownNames
 from storage.admins import editors_languages, sync_owners
 from storage.engine import create_engine, session_scope
-from storage.secrets import BUTTONS, shared_secret
+from storage.secrets import BUTTONS, CALENDAR, shared_secret
 
 CaseApplication = Application[Any, CaseContext, Any, Any, Any, Any]
 OUTBOX_JOB = "outbox"
@@ -174,6 +174,7 @@ async def start_services(settings: Settings) -> Services:
         await sync_owners(session=session, owner_ids=settings.admin_ids)
         await names.catch_up(session)
         button_key = await shared_secret(session=session, name=BUTTONS)
+        calendar_key = await shared_secret(session=session, name=CALENDAR)
     return Services(
         engine=engine,
         names=names,
@@ -182,6 +183,7 @@ async def start_services(settings: Settings) -> Services:
         owner_ids=settings.admin_ids,
         alerts=OwnerAlerts(settings.admin_ids),
         button_key=button_key,
+        calendar_key=calendar_key,
         commands=tuple(COMMANDS),
     )
 

@@ -17,7 +17,6 @@ from handlers.visibility import load_pressed_person, resolve_here, sees_restrict
 from storage.calendar import CalendarHearings, followed_hearings, person_hearings
 from storage.engine import session_scope
 from storage.models import Person, utcnow
-from storage.secrets import CALENDAR, shared_secret
 
 MAX_FILENAME = 60
 # `/calendar feed`: a subscription URL a calendar app refreshes, served by the webhook server
@@ -28,10 +27,9 @@ _NOT_IN_NAME = re.compile(r"[^\w]+")
 
 @dataclass(frozen=True)
 class Loaded:
-    """The hearings for one file, read at `now`, and the key their UIDs are made under."""
+    """The hearings for one file, read at `now`."""
 
     hearings: CalendarHearings
-    key: bytes
     now: datetime
     person: Person | None = None  # whose hearings; None: of everyone the chat follows
 
@@ -42,7 +40,7 @@ async def calendar(update: Update, context: CaseContext) -> None:
     if not text:
         async with session_scope(context.services.engine) as session:
             loaded = await _of_followed(session, update)
-        await _send(update, loaded, lang)
+        await _send(update, context, loaded, lang)
         return
     if text.lower() == FEED:
         await reply(update, t(lang, "calendar.feed_later"))
@@ -58,14 +56,14 @@ async def calendar(update: Update, context: CaseContext) -> None:
     if of_person is None:
         await reply_unresolved(update, found, who.label, lang, key=context.services.button_key)
         return
-    await _send(update, of_person, lang)
+    await _send(update, context, of_person, lang)
 
 
 async def calendar_pressed(update: Update, context: CaseContext) -> None:
     """The card's Calendar button: the person is checked again (gone, or not shown here)."""
     loaded = await load_pressed_person(update, context, _of_person)
     if loaded is not None:
-        await _send(update, loaded, language(update))
+        await _send(update, context, loaded, language(update))
 
 
 async def _of_followed(session: AsyncSession, update: Update) -> Loaded:
@@ -78,17 +76,17 @@ async def _of_followed(session: AsyncSession, update: Update) -> Loaded:
         include_restricted=await sees_restricted_here(session, update),
         now=now,
     )
-    return Loaded(hearings, await shared_secret(session=session, name=CALENDAR), now)
+    return Loaded(hearings, now)
 
 
 async def _of_person(session: AsyncSession, person: Person) -> Loaded:
     assert person.id is not None
     now = utcnow()
     hearings = await person_hearings(session=session, person_id=person.id, now=now)
-    return Loaded(hearings, await shared_secret(session=session, name=CALENDAR), now, person)
+    return Loaded(hearings, now, person)
 
 
-async def _send(update: Update, loaded: Loaded, lang: str) -> None:
+async def _send(update: Update, context: CaseContext, loaded: Loaded, lang: str) -> None:
     """The file with a caption saying how many hearings it holds; a text when none."""
     message = update.effective_message
     assert message is not None
@@ -107,7 +105,11 @@ async def _send(update: Update, loaded: Loaded, lang: str) -> None:
         await reply(update, "\n".join(lines))
         return
     content = render_calendar(
-        hearings.slots, lang, key=loaded.key, now=loaded.now, spellings=hearings.spellings
+        hearings.slots,
+        lang,
+        key=context.services.calendar_key,
+        now=loaded.now,
+        spellings=hearings.spellings,
     )
     filename = calendar_filename(person) if person else "casewatch.ics"
     await message.reply_document(

@@ -25,6 +25,7 @@ class Services:
     owner_ids: frozenset[int]
     alerts: OwnerAlerts  # what the owners should know, sent in summaries by a bot job
     button_key: bytes  # signs button data (handlers/buttons.py)
+    calendar_key: bytes  # derives calendar UIDs (handlers/ical.py)
     commands: tuple[str, ...]  # every command's name, in the order the menus list them
 
 
