@@ -20,6 +20,7 @@ FALLBACK = "en"
 LOCALES = Path(__file__).parent / "locales"
 
 
+@cache
 def _read(language: str) -> Catalog:
     with (LOCALES / f"{language}.po").open("rb") as po_file:
         return read_po(po_file, locale=language)
@@ -54,7 +55,7 @@ def _keys_by_word(prefix: str) -> dict[str, str]:
     """The keys under `prefix` ("stage.") by their own name and by their text in every
     language, lower-cased: "Kazakh", "kazakh" and "қазақ" all name `ethnicity.kazakh`."""
     words: dict[str, str] = {}
-    for language in (*reversed(LANGUAGES), FALLBACK):
+    for language in reversed(LANGUAGES):  # English last: its text wins
         for key, forms in catalogue(language).items():
             if key.startswith(prefix):
                 words[forms[0].casefold()] = key

@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Admin, AuditEntry, Chat, Role
+from storage.visibility import KEEPERS
 
 
 async def sync_owners(*, session: AsyncSession, owner_ids: Iterable[int]) -> None:
@@ -48,7 +49,7 @@ async def editors_languages(*, session: AsyncSession) -> list[tuple[int, str | N
     statement = (
         select(Admin.user_id, Chat.language)
         .join(Chat, col(Chat.id) == col(Admin.user_id), isouter=True)
-        .where(col(Admin.role).in_([Role.OWNER, Role.EDITOR]))
+        .where(col(Admin.role).in_(KEEPERS))
         .order_by(col(Admin.user_id))
     )
     return [(user_id, lang) for user_id, lang in (await session.exec(statement)).all()]

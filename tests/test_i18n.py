@@ -120,11 +120,14 @@ def test_the_html_check_accepts_what_telegram_allows() -> None:
 def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty locale directory in place of the real one, with no catalogue cached."""
     monkeypatch.setattr(i18n, "LOCALES", tmp_path)
-    catalogue.cache_clear()
-    translations.cache_clear()
+    _forget_catalogues()
     yield tmp_path
-    catalogue.cache_clear()
-    translations.cache_clear()
+    _forget_catalogues()
+
+
+def _forget_catalogues() -> None:
+    for cached in (i18n._read, catalogue, translations, i18n._keys_by_word):
+        cached.cache_clear()
 
 
 def _write_po(directory: Path, language: str, texts: dict[str, str | list[str]]) -> None:
