@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from html import escape
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, command_args, language
@@ -23,6 +22,7 @@ from handlers.render import (
 from handlers.replies import (
     FOLLOW,
     answer_gone,
+    edit_in_place,
     follow_button,
     read_press,
     reply,
@@ -126,15 +126,7 @@ async def following_pressed(update: Update, context: CaseContext) -> None:
         await query.answer(t(lang, "conversation.stale_button"))
         return
     await query.answer(view.notice)
-    await _edit(query, view)
-
-
-async def _edit(query: CallbackQuery, view: View) -> None:
-    try:
-        await query.edit_message_text(view.text, reply_markup=view.markup)
-    except BadRequest as error:
-        if "not modified" not in error.message:  # a second press of the same button
-            raise
+    await edit_in_place(update, view.text, view.markup)
 
 
 # --- people and everyone ----------------------------------------------------------------------

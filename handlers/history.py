@@ -9,14 +9,21 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from handlers.buttons import button_data
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.parsing import BadArguments, parse_who
 from handlers.render import render_history
-from handlers.replies import HISTORY, answer_gone, read_press, reply, reply_unresolved, reply_usage
+from handlers.replies import (
+    HISTORY,
+    answer_gone,
+    edit_in_place,
+    read_press,
+    reply,
+    reply_unresolved,
+    reply_usage,
+)
 from handlers.visibility import resolve_here, visible_person
 from storage.engine import session_scope
 from storage.history import HistoryPage, history_page
@@ -72,7 +79,7 @@ async def history_pressed(update: Update, context: CaseContext) -> None:
         await query.answer(t(lang, "history.no_more"))
     else:
         await query.answer()
-        await _edit(update, *_message(shown, context, lang))
+        await edit_in_place(update, *_message(shown, context, lang))
 
 
 async def _load(
@@ -112,14 +119,3 @@ def _message(
         data = button_data(key, HISTORY, person_id, OLDER, events[-1].id)
         buttons.append(InlineKeyboardButton(t(language, "button.next"), callback_data=data))
     return text, InlineKeyboardMarkup([buttons]) if buttons else None
-
-
-async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """The page, in place of the one shown (pressed twice: it is already there)."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise

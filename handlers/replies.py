@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, language
@@ -130,3 +131,14 @@ async def answer_gone(update: Update) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer(t(language(update), "button.gone"))
+
+
+async def edit_in_place(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the message whose button was pressed (pressed twice: it is already so)."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
