@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from handlers.i18n import t
-from handlers.writing import reader_name
+from handlers.writing import reader_name, same_place
 from storage.models import HearingStatus
 from storage.people import HearingSlot
 
@@ -91,7 +91,7 @@ def _location(slot: HearingSlot) -> str | None:
     """The hearing's place (else the court), and the city unless the place names it."""
     place = slot.hearing.place or slot.case.court
     city = slot.case.city
-    if place and city and city.casefold() not in place.casefold():
+    if place and city and not same_place(place, city):
         return f"{place}, {city}"
     return place or city
 

@@ -17,7 +17,7 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
 
 from handlers.i18n import LANGUAGES, key_for, t
-from handlers.writing import kazakh_ablative, reader_name
+from handlers.writing import kazakh_ablative, reader_name, same_place
 from storage.following import Following, chosen_kinds
 from storage.history import PersonHearings
 from storage.models import (
@@ -335,16 +335,11 @@ def _facts_line(person: Person, language: str) -> str | None:
     return " · ".join(facts) if facts else None
 
 
-def _same_place(court: str, city: str) -> bool:
-    """Whether the court's name already says the city ("court in Zharkent", "Zharkent")."""
-    return city.casefold() in court.casefold()
-
-
 def _case_line(card: PersonCard, language: str) -> str | None:
     case = card.case
     if case is None:
         return None
-    city = None if case.court and case.city and _same_place(case.court, case.city) else case.city
+    city = None if case.court and case.city and same_place(case.court, case.city) else case.city
     parts = [escape(part) for part in (case.charge, case.court, city) if part]
     line = t(language, "card.case", case=", ".join(parts) or "—")
     details = [

@@ -62,3 +62,8 @@ def reader_name(names: Sequence[str], language: str) -> str:
     their script (a Russian reader a Cyrillic one without Kazakh-only letters, a Kazakh reader
     one with them, else any Cyrillic; an English reader a Latin one), else the first."""
     return min(names, key=lambda name: _script_rank(name, language) if name else 4)
+
+
+def same_place(court: str, city: str) -> bool:
+    """Whether the court's name already says the city ("court in Zharkent", "Zharkent")."""
+    return city.casefold() in court.casefold()
