@@ -376,14 +376,7 @@ class Sender:
 
         failure = (await self._post(chat.id, text, None, decide_note)).failure
         if failure is not None and failure.chat_gone:
-            await settle(
-                failure,
-                engine=self.engine,
-                chat=chat,
-                delivery_ids=[],
-                parts_sent=0,
-                alerts=self.alerts,
-            )
+            await self._settle_failure(failure, chat, [])
         return failure
 
     async def _post(
@@ -438,18 +431,27 @@ class Sender:
     ) -> Decision:
         """Settle deliveries whose attempt failed. Should even that fail, their lease runs
         out and they are tried again."""
+        return await self._settle_failure(
+            decision, outgoings[0].chat, _ids(outgoings), parts_sent=parts_sent
+        )
+
+    async def _settle_failure(
+        self, decision: Decision, chat: Chat, delivery_ids: list[int], *, parts_sent: int = 0
+    ) -> Decision:
+        """What the failure policy decided, carried out (the chat deactivated or moved, the
+        deliveries due again or dead); a failure to settle is logged and told to the owners."""
         try:
             await settle(
                 decision,
                 engine=self.engine,
-                chat=outgoings[0].chat,
-                delivery_ids=_ids(outgoings),
+                chat=chat,
+                delivery_ids=delivery_ids,
                 parts_sent=parts_sent,
                 alerts=self.alerts,
             )
         except Exception as error:
             log.error(
-                "could not settle failed deliveries %s: %s", _ids(outgoings), type(error).__name__
+                "could not settle failed deliveries %s: %s", delivery_ids, type(error).__name__
             )
             self.alerts.note(AlertKind.BROKEN, f"settling a failure: {type(error).__name__}")
             return decision
