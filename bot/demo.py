@@ -25,6 +25,8 @@ from storage.migrate import upgrade_database
 
 DEMO_GRACE_SECONDS = 3.0
 REPLY_WAIT_SECONDS = 15.0
+# After the first message of an answer, how long the next one may take to be shown with it.
+MORE_REPLY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class TerminalChat:
         chat_id = self.persona.user.id
         before = self._seen(chat_id)
         await self.api.user_sends(self.persona.user, None, line)
-        await self._wait_reply(chat_id, before)
+        await self._wait_reply(chat_id, before, pressed=False)
 
     async def terminal_command(self, line: str) -> None:
         word, _, argument = line[1:].partition(" ")
@@ -195,18 +197,25 @@ class TerminalChat:
         edits = [edit for edit in self.api.edits if edit.chat_id == chat_id]
         return len(self.api.messages_to(chat_id)), len(edits), len(self.api.callback_answers)
 
-    async def _wait_reply(self, chat_id: int, before: tuple[int, int, int]) -> None:
-        """Wait for a message or an edit, or a button answer with words (shown here)."""
+    async def _wait_reply(
+        self, chat_id: int, before: tuple[int, int, int], *, pressed: bool = True
+    ) -> None:
+        """Wait for a message; after a press, an edit or a button answer with words (shown
+        here) will do too."""
 
         def answered() -> bool:
             messages, edits, _ = self._seen(chat_id)
             toasts = [a for a in self.api.callback_answers[before[2] :] if a.text]
-            return messages > before[0] or edits > before[1] or bool(toasts)
+            return messages > before[0] or (pressed and (edits > before[1] or bool(toasts)))
 
         try:
             await self.api.wait_until(answered, REPLY_WAIT_SECONDS)
         except TimeoutError:
             print("(no reply)")
+        # An answer may come in several messages (a card, then a question): let them come.
+        seen = self._seen(chat_id)
+        with contextlib.suppress(TimeoutError):
+            await self.api.wait_until(lambda: self._seen(chat_id) != seen, MORE_REPLY_SECONDS)
         for answer in self.api.callback_answers[before[2] :]:
             if answer.text:
                 print(f"\n[bot, on the button] {answer.text}")
