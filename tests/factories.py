@@ -1,7 +1,10 @@
 """Small record makers shared by the tests."""
 
+import asyncio
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Event, Hearing, HearingStatus, Person
@@ -60,3 +63,23 @@ async def call_off_hearing(
     assert hearing is not None
     revise_hearing(session=session, hearing=hearing, status=status)
     return hearing
+
+
+async def until_a_session_waits_for_a_lock(engine: AsyncEngine) -> None:
+    """On PostgreSQL, until a transaction waits for another's row; SQLite lets the waiter
+    start at least (its wait for the write lock cannot be seen from outside)."""
+    await asyncio.sleep(0)
+    if engine.dialect.name != "postgresql":
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(30):  # generous: four test processes share the server
+        while True:
+            # A transaction of its own each time: PostgreSQL keeps one view of its statistics
+            # for a whole transaction, so a wait that starts later is never seen in one.
+            async with engine.connect() as connection:
+                if (await connection.execute(waiting)).scalar_one():
+                    return
+            await asyncio.sleep(0.01)

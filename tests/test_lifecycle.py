@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +21,7 @@ from storage.outbox import expand_due_events
 from storage.people import add_person
 from storage.timeline import claim_update, forget_processed_updates
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, GROUP, RUSSIAN, Story, story
-from tests.factories import change_status
+from tests.factories import change_status, until_a_session_waits_for_a_lock
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 BIG_CHAT = -1001234567890123
@@ -43,23 +42,6 @@ async def _left(engine: AsyncEngine, chat_id: int, when: datetime) -> None:
 async def _follows(session: AsyncSession, chat_id: int) -> int:
     count = select(func.count()).select_from(Subscription).where(Subscription.chat_id == chat_id)
     return (await session.exec(count)).one()
-
-
-async def _until_waiting_on_a_lock(engine: AsyncEngine) -> None:
-    """On PostgreSQL, until a transaction waits for another's row; SQLite lets the waiter
-    start at least (its wait for the write lock cannot be seen from outside)."""
-    await asyncio.sleep(0)
-    if engine.dialect.name != "postgresql":
-        return
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    async with engine.connect() as connection:
-        async with asyncio.timeout(5):
-            # Polled: the database has no event to wait for.
-            while not (await connection.execute(waiting)).scalar_one():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
 
 
 async def test_a_chat_that_leaves_is_owed_nothing_and_keeps_the_day_it_first_left(
@@ -164,9 +146,11 @@ async def _at_once(
     async with AsyncSession(engine) as first, AsyncSession(engine) as second:
         first_done = await change(first)
         racing = asyncio.create_task(change(second))
-        await _until_waiting_on_a_lock(engine)
-        await first.commit()
-        second_done = await racing
+        try:
+            await until_a_session_waits_for_a_lock(engine)
+        finally:
+            await first.commit()  # whatever happened, the second is let through and ends
+            second_done = await racing
         await second.commit()
     return first_done, second_done
 

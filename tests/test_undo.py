@@ -4,7 +4,6 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
@@ -21,7 +20,7 @@ from storage.people import (
 )
 from storage.timeline import push_progress
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, story
-from tests.factories import change_hearing, change_status
+from tests.factories import change_hearing, change_status, until_a_session_waits_for_a_lock
 from tests.test_authorization import make_editor
 from tests.test_e2e import until_stored
 
@@ -180,21 +179,6 @@ async def test_outbox_skips_a_change_being_undone_and_never_sends_it(engine: Asy
     assert await _asylum(engine, person_id) == "asylum_seeker"
 
 
-async def _until_a_session_waits_for_a_lock(engine: AsyncEngine) -> None:
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    async with asyncio.timeout(10):
-        while True:
-            # A transaction of its own each time: PostgreSQL keeps one view of its statistics
-            # for a whole transaction.
-            async with engine.connect() as connection:
-                if (await connection.execute(waiting)).scalar_one():
-                    return
-            await asyncio.sleep(0.01)
-
-
 async def test_undo_waiting_for_the_outbox_is_told_it_is_too_late(engine: AsyncEngine) -> None:
     _postgres_only(engine)
     person_id = await _followed_person(engine)
@@ -204,7 +188,7 @@ async def test_undo_waiting_for_the_outbox_is_told_it_is_too_late(engine: AsyncE
         assert await expand_due_events(session=expanding, now=utcnow() + GRACE) == 1
         # The undo reads the change as not yet claimed; its cancel has to wait for the claim.
         undoing = asyncio.create_task(_undo(engine, FIRST))
-        await _until_a_session_waits_for_a_lock(engine)
+        await until_a_session_waits_for_a_lock(engine)
     assert (await undoing).outcome == UndoOutcome.TOO_LATE
     assert await _asylum(engine, person_id) == "refugee"
     assert await _deliveries(engine) == 1
