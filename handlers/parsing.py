@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.models import AsylumStatus, DetentionStatus, SubscriptionScope, Visibility
+from storage.models import (
+    AsylumStatus,
+    DetentionStatus,
+    SubscriptionScope,
+    Verification,
+    Visibility,
+)
 from storage.reminders import MAX_OFFSET, MAX_OFFSETS, MIN_OFFSET, offset_of
 
 MAX_NAME = 200
@@ -70,17 +76,43 @@ _PLACE_WORDS = {
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a change comes from, written at the end of a change command:
+    `[source-url] [document|relative|lawyer|media|unverified] [--silent]`, in any order."""
+
+    source: str | None = None
+    verification: Verification | None = None
+    silent: bool = False  # a correction: the record changes, nobody is told
+
+
+# The words for each verification level an editor may write, in each of our languages.
+VERIFICATION_WORDS = {
+    Verification.DOCUMENT: ("document", "doc", "документ", "құжат"),
+    Verification.RELATIVE: ("relative", "lawyer", "родственник", "адвокат", "туыс", "туысы"),
+    Verification.MEDIA: ("media", "сми", "бақ"),
+    Verification.UNVERIFIED: ("unverified", "непроверено", "тексерілмеген"),
+}
+_VERIFICATION_OF = {word: level for level, words in VERIFICATION_WORDS.items() for word in words}
+SILENT = "--silent"
+
+
+@dataclass(frozen=True)
 class HearingArgs:
     who: Who
     local_start: datetime  # naive: the court's local time
     place: str | None
+    provenance: Provenance = Provenance()
 
 
 @dataclass(frozen=True)
 class StatusArgs:
     who: Who
     status: str
-    source: str | None
+    provenance: Provenance = Provenance()
+
+    @property
+    def source(self) -> str | None:
+        return self.provenance.source
 
 
 @dataclass(frozen=True)
@@ -95,10 +127,16 @@ class HearingsWindow:
 # ASCII digits only: `\d` would also take "١٢" and the digits of every other script.
 _ID_DIGITS = re.compile(r"[0-9]+")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# A link written without its scheme: `www.example.org/…`, `azattyq.org/a/123`.
+_BARE_LINK = re.compile(r"(www\.\S+|[\w-]+(\.[\w-]+)+/\S*)", re.IGNORECASE)
+MAX_SOURCE = 500
 _SETHEARING = re.compile(
-    r"^(?P<who>.+?)\s+(?P<date>\d{4}-\d{2}-\d{2})\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<place>.+))?$",
+    r"^(?P<who>.+?)\s+(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})"
+    r"\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<place>.+))?$",
     re.DOTALL,
 )
+_LAST_WORD = re.compile(r"(?P<rest>.*?)\s*(?P<word>\S+)\s*", re.DOTALL)
+_LOCAL_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _DAYS = re.compile(r"(\d{1,3})d")
 
 
@@ -170,13 +208,50 @@ def parse_spellings(text: str) -> list[str]:
     return names
 
 
+def split_provenance(text: str) -> tuple[str, Provenance]:
+    """The command's text without its trailing provenance words, and those words read
+    (line breaks in the rest are kept: free text may follow a colon or a new line).
+
+    A link without `https://` is refused as such (not taken for a status or a place).
+    """
+    rest = text.strip()
+    source: str | None = None
+    verification: Verification | None = None
+    silent = False
+    while match := _LAST_WORD.fullmatch(rest):
+        word = match.group("word")
+        if word.lower() == SILENT and not silent:
+            silent = True
+        elif _URL.fullmatch(word) and source is None:
+            if len(word) > MAX_SOURCE:
+                raise BadArguments("error.too_long")
+            source = word
+        elif word.lower() in _VERIFICATION_OF and verification is None:
+            verification = _VERIFICATION_OF[word.lower()]
+        elif source is None and _BARE_LINK.fullmatch(word):
+            raise BadArguments("error.source_scheme")
+        else:
+            break
+        rest = match.group("rest")
+    return rest, Provenance(source=source, verification=verification, silent=silent)
+
+
+def parse_date(text: str) -> date:
+    """`2026-12-03` or, as written locally, `03.12.2026` (`3.12.2026`)."""
+    if match := _LOCAL_DATE.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+        return date(year, month, day)
+    return date.fromisoformat(text)
+
+
 def parse_sethearing(text: str) -> HearingArgs:
-    """`<who> <YYYY-MM-DD> <HH:MM> [place]`."""
-    match = _SETHEARING.match(text.strip())
+    """`<who> <YYYY-MM-DD|DD.MM.YYYY> <HH:MM> [place] [provenance]`."""
+    text, provenance = split_provenance(text.strip())
+    match = _SETHEARING.match(text)
     if match is None:
         raise BadArguments("error.usage")
     try:
-        day = date.fromisoformat(match.group("date"))
+        day = parse_date(match.group("date"))
         hour, minute = (int(part) for part in match.group("time").split(":"))
         local_start = datetime.combine(day, time(hour, minute))
     except ValueError as error:
@@ -184,21 +259,29 @@ def parse_sethearing(text: str) -> HearingArgs:
     place = " ".join((match.group("place") or "").split()) or None
     if place and len(place) > MAX_PLACE:
         raise BadArguments("error.too_long")
-    return HearingArgs(who=parse_who(match.group("who")), local_start=local_start, place=place)
+    return HearingArgs(
+        who=parse_who(match.group("who")),
+        local_start=local_start,
+        place=place,
+        provenance=provenance,
+    )
 
 
 def _parse_status(text: str, allowed: frozenset[str]) -> StatusArgs:
-    """`<who> <status> [source-url]`."""
-    words = text.split()
-    source = None
-    if words and _URL.fullmatch(words[-1]):
-        source = words.pop()
+    """`<who> <status> [provenance]`; a status of two words may be written with a space
+    (`house arrest`) or a hyphen."""
+    text, provenance = split_provenance(text)
+    words = text.replace("-", "_").split()
     if len(words) < 2:
         raise BadArguments("error.usage")
+    two = "_".join(words[-2:]).lower()
+    if len(words) > 2 and two in allowed:
+        words[-2:] = [two]
     status = words.pop().lower()
     if status not in allowed:
         raise BadArguments("error.bad_status")
-    return StatusArgs(who=parse_who(" ".join(words)), status=status, source=source)
+    who = " ".join(text.split()[: len(words)])
+    return StatusArgs(who=parse_who(who), status=status, provenance=provenance)
 
 
 ASYLUM_STATUSES = frozenset(status.value for status in AsylumStatus)

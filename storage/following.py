@@ -56,11 +56,13 @@ CHANGE_OF_EVENT: dict[str, ChangeKind | None] = {
     EventKind.HEARING_SET: ChangeKind.HEARINGS,
     EventKind.HEARING_MOVED: ChangeKind.HEARINGS,
     EventKind.HEARING_CANCELLED: ChangeKind.HEARINGS,
+    EventKind.HEARING_HELD: ChangeKind.HEARINGS,
     EventKind.REMINDER: ChangeKind.HEARINGS,
     EventKind.ASYLUM_CHANGED: ChangeKind.ASYLUM,
     EventKind.DETENTION_CHANGED: ChangeKind.DETENTION,
     EventKind.VERDICT: ChangeKind.VERDICTS,
     EventKind.NOTE: ChangeKind.NOTES,
+    EventKind.RECORD_CHANGED: ChangeKind.NOTES,  # a field of the record: told with the notes
 }
 PLACE_SCOPES = (SubscriptionScope.COURT, SubscriptionScope.CITY)
 # At most this many courts or cities are offered to choose from.

@@ -103,8 +103,10 @@ class EventKind(StrEnum):
     HEARING_CANCELLED = "hearing_cancelled"
     ASYLUM_CHANGED = "asylum_changed"
     DETENTION_CHANGED = "detention_changed"
+    HEARING_HELD = "hearing_held"  # with its outcome: adjourned, or a verdict
     VERDICT = "verdict"
     NOTE = "note"
+    RECORD_CHANGED = "record_changed"  # a field of the person or their case (guided editing)
     REMINDER = "reminder"  # a hearing is near: written by the reminder scan, not a change
 
 
@@ -120,6 +122,28 @@ class SubscriptionScope(StrEnum):
     ALL = "all"
     COURT = "court"  # every person whose case is at the court named in `place`
     CITY = "city"  # every person whose case is in the city named in `place`
+
+
+class Verification(StrEnum):
+    """How a change is known to be true (`Event.verification`), strongest first."""
+
+    DOCUMENT = "document"  # confirmed by a document: a ruling, a decision, a court notice
+    RELATIVE = "relative"  # confirmed by a relative or the lawyer
+    MEDIA = "media"  # reported by the media
+    UNVERIFIED = "unverified"
+
+
+class CaseStage(StrEnum):
+    INVESTIGATION = "investigation"
+    TRIAL = "trial"
+    APPEAL = "appeal"
+    CASSATION = "cassation"
+    CLOSED = "closed"
+
+
+class RelationKind(StrEnum):
+    CO_DEFENDANT = "co_defendant"
+    RELATIVE = "relative"
 
 
 class ChangeKind(StrEnum):
@@ -192,6 +216,7 @@ class CaseBase(SQLModel):
     verdict: str | None = Field(default=None, sa_type=Text)
     sentence: str | None = Field(default=None, max_length=300)
     note: str | None = Field(default=None, sa_type=Text)
+    lawyer: str | None = Field(default=None, max_length=200)  # only a lawyer named in public
 
 
 class Case(CaseBase, table=True):
@@ -200,6 +225,26 @@ class Case(CaseBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    # The case this one appeals (an appeal or cassation is a case of its own).
+    appeal_of: int | None = Field(
+        default=None, foreign_key="case.id", index=True, sa_type=BigInteger
+    )
+    created_at: datetime = _when(default_now=True)
+
+
+class PersonRelation(SQLModel, table=True):
+    """Two people linked: co-defendants in one case, or relatives (`note`: "sister").
+
+    Stored once, `person_id` < `other_id`; it reads the same from either side."""
+
+    __tablename__ = "person_relation"
+    __table_args__ = (UniqueConstraint("person_id", "other_id", "kind", name="uq_relation"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    person_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    other_id: int = Field(foreign_key="person.id", index=True, sa_type=BigInteger)
+    kind: str = Field(max_length=20)
+    note: str | None = Field(default=None, max_length=200)
     created_at: datetime = _when(default_now=True)
 
 
@@ -241,6 +286,9 @@ class Event(SQLModel, table=True):
     old_value: str | None = Field(default=None, sa_type=Text)
     new_value: str | None = Field(default=None, sa_type=Text)
     source: str | None = Field(default=None, max_length=500)
+    verification: str | None = Field(default=None, max_length=20)  # a `Verification`
+    # A correction made with --silent: the record changed, nobody was told.
+    correction: bool = False
     effective_at: datetime = _when(default_now=True)
     actor_id: int | None = Field(default=None, sa_type=BigInteger)
     dedup_key: str = Field(max_length=200, unique=True)
@@ -359,8 +407,22 @@ class Admin(SQLModel, table=True):
     added_at: datetime = _when(default_now=True)
 
 
+class AdminInvite(SQLModel, table=True):
+    """A role given to a @username the bot has no user id for yet: taken up (an `Admin` row
+    made) the first time that user's role is checked, until `expires_at`."""
+
+    __tablename__ = "admin_invite"
+
+    username: str = Field(primary_key=True, max_length=64)  # lower case, without the @
+    role: str = Field(default=Role.EDITOR, max_length=20)
+    added_by: int | None = Field(default=None, sa_type=BigInteger)
+    added_at: datetime = _when(default_now=True)
+    expires_at: datetime = _when()
+
+
 class AuditEntry(SQLModel, table=True):
-    """Append-only: who did what to which record."""
+    """Append-only: who did what to which record. The database refuses to update or delete
+    a row (triggers made by migration 0007)."""
 
     __tablename__ = "audit_entry"
 
@@ -379,6 +441,22 @@ class Secret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=60)
     value: str = Field(max_length=200)
     created_at: datetime = _when(default_now=True)
+
+
+class EditorDraft(SQLModel, table=True):
+    """An editor's command waiting for them: a choice among several people, a confirmation,
+    or a step of guided editing. Kept in the database so it survives a restart and is seen by
+    every process; `state` is JSON, read by the handler that made it (`kind`)."""
+
+    __tablename__ = "editor_draft"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=40)
+    state: str = Field(sa_type=Text)
+    created_at: datetime = _when(default_now=True)
+    updated_at: datetime = _when(default_now=True)
 
 
 class ProcessedUpdate(SQLModel, table=True):

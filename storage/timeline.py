@@ -86,22 +86,28 @@ async def record_change(
     new: Mapping[str, Any] | None,
     actor_id: int | None,
     source: str | None = None,
+    verification: str | None = None,
     grace: timedelta = timedelta(0),
     now: datetime | None = None,
     pushed: bool = True,
+    correction: bool = False,
     dedup_key: str | None = None,
 ) -> Event:
     """Write the timeline event and the audit entry of one change (no commit).
 
-    `pushed=False` records history that is not to be sent (e.g. demo records).
+    `pushed=False` records history that is not to be sent (e.g. demo records, an import);
+    `correction` is an editor's --silent fix: not sent either, and marked so in the history.
     """
     now = now or utcnow()
+    pushed = pushed and not correction
     event = Event(
         person_id=person_id,
         kind=kind,
         old_value=_dump(old),
         new_value=_dump(new),
         source=source,
+        verification=verification,
+        correction=correction,
         effective_at=now,
         actor_id=actor_id,
         dedup_key=dedup_key or f"{kind}:{uuid4().hex}",
@@ -117,7 +123,15 @@ async def record_change(
             actor_id=actor_id,
             action=kind,
             person_id=person_id,
-            detail=_dump({"old": old, "new": new, "source": source}),
+            detail=_dump(
+                {
+                    "old": old,
+                    "new": new,
+                    "source": source,
+                    "verification": verification,
+                    "correction": correction,
+                }
+            ),
             at=now,
         )
     )

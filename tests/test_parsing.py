@@ -10,6 +10,7 @@ from handlers.parsing import (
     MAX_ID,
     MAX_QUERY,
     BadArguments,
+    Provenance,
     Who,
     id_reference,
     parse_hearings_window,
@@ -22,7 +23,9 @@ from handlers.parsing import (
     parse_spellings,
     parse_target,
     parse_who,
+    split_provenance,
 )
+from storage.models import Verification
 
 NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 30 Nov, 01:00 in Almaty (UTC+5)
 
@@ -169,7 +172,8 @@ def test_sethearing_by_id_without_place() -> None:
     [
         ("Qaisha 2026-02-30 10:00", "error.bad_datetime"),
         ("Qaisha 2026-12-03 25:00", "error.bad_datetime"),
-        ("Qaisha 03.12.2026 10:00", "error.usage"),
+        ("Qaisha 31.02.2026 10:00", "error.bad_datetime"),
+        ("Qaisha 2026/12/03 10:00", "error.usage"),
         ("2026-12-03 10:00", "error.usage"),
         ("Qaisha", "error.usage"),
         ("", "error.usage"),
@@ -188,6 +192,34 @@ def test_status_with_and_without_source() -> None:
     )
     args = parse_setdetention("#2 Pretrial_Detention")
     assert (args.who, args.status, args.source) == (Who(person_id=2), "pretrial_detention", None)
+
+
+def test_sethearing_takes_the_local_date_habit_and_provenance() -> None:
+    args = parse_sethearing("Qaisha Aqan 03.12.2026 10:00 court in Zharkent https://ex.org/1 doc")
+    assert (args.who, args.local_start, args.place) == (
+        Who(text="Qaisha Aqan"),
+        datetime(2026, 12, 3, 10, 0),
+        "court in Zharkent",
+    )
+    assert args.provenance == Provenance("https://ex.org/1", Verification.DOCUMENT)
+
+
+def test_provenance_words_come_last_in_any_order_and_keep_line_breaks() -> None:
+    rest, provenance = split_provenance("Qaisha: first line\nsecond --silent media https://e.org")
+    assert rest == "Qaisha: first line\nsecond"
+    assert provenance == Provenance("https://e.org", Verification.MEDIA, silent=True)
+    assert split_provenance("#2 refugee") == ("#2 refugee", Provenance())
+
+
+def test_a_source_link_without_its_scheme_is_named_as_such() -> None:
+    assert _reason(parse_setasylum, "#2 refugee azattyq.org/a/1") == "error.source_scheme"
+    assert _reason(parse_setasylum, "#2 refugee www.azattyq.org") == "error.source_scheme"
+
+
+def test_a_two_word_status_may_be_written_with_a_space_or_a_hyphen() -> None:
+    for text in ("Qaisha Aqan house arrest", "Qaisha Aqan House-Arrest"):
+        args = parse_setdetention(text)
+        assert (args.who, args.status) == (Who(text="Qaisha Aqan"), "house_arrest")
 
 
 def test_unknown_status_or_missing_person_is_refused() -> None:
