@@ -19,7 +19,11 @@ EDITOR_COMMANDS = (
     "setvisibility",
     "undo",
     "stats",
+    "import",
 )
+# Viewers see restricted records and the audit, and change nothing; owners and editors too.
+VIEWER_COMMANDS = ("audit", "export")
+OWNER_COMMANDS = ("admins",)
 EDITOR_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 
 
