@@ -460,9 +460,7 @@ async def undo_last_change(
     return UndoResult(UndoOutcome.NOTHING)
 
 
-async def _last_change(
-    session: AsyncSession, actor_id: int, event_id: int | None
-) -> Event | None:
+async def _last_change(session: AsyncSession, actor_id: int, event_id: int | None) -> Event | None:
     """The actor's latest change (or change `event_id`) of a kind /undo takes back that is
     not taken back yet."""
     statement = (
