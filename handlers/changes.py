@@ -336,45 +336,33 @@ async def _draft_pressed(
 
 
 async def _event_pressed(update: Update, context: CaseContext, pressed: Pressed) -> None:
-    """Undo the change, or make it a correction nobody is told of; the preview says so."""
+    """Undo the change, or make it a correction nobody is told of (only its own editor may);
+    the preview says what came of it."""
     query = update.callback_query
     assert query is not None
     lang = language(update)
     event_id, user_id = pressed.number(), _user_id(update)
     services = context.services
     async with session_scope(services.engine) as session:
-        if (
-            event_id is None
-            or user_id is None
-            or not await claim_update(session=session, update_id=update.update_id)
-        ):
+        event = await session.get(Event, event_id) if event_id is not None else None
+        if event is None or event.actor_id != user_id or user_id is None:
+            await query.answer(t(lang, "change.not_yours"))
+            return
+        if not await claim_update(session=session, update_id=update.update_id):
             await query.answer()
             return
+        markup = None
         if pressed.action == UNDO:
-            result = await undo_last_change(session=session, actor_id=user_id, event_id=event_id)
-            event = result.event
-            person = (
-                await get_person(session=session, person_id=event.person_id) if event else None
-            )
-            spellings = await read_spellings(session, [person])
-            progress = await push_progress(session=session, event=event) if event else None
-            text = render_undo(result, person, spellings, progress, services.default_tz, lang)
-            markup = None
-        else:
-            event = await session.get(Event, event_id)
-            hushed = (
-                event is not None
-                and event.actor_id == user_id
-                and await make_correction(session=session, event=event, actor_id=user_id)
-            )
-            if not hushed or event is None:
-                await query.answer(t(lang, "change.hush_too_late"))
-                return
+            text = await take_back(session, user_id, event.id, services.default_tz, lang)
+        elif await make_correction(session=session, event=event, actor_id=user_id):
             person = await get_person(session=session, person_id=event.person_id)
             assert person is not None
             preview = await _preview(session, person, event)
             text = render_preview(preview, services.default_tz, lang)
             markup = _preview_buttons(preview, services.button_key, lang)
+        else:
+            await query.answer(t(lang, "change.hush_too_late"))
+            return
     await query.answer()
     await edit_in_place(update, text, markup)
 
