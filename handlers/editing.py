@@ -84,6 +84,8 @@ async def sethearing(update: Update, context: CaseContext) -> None:
             default_tz=services.default_tz,
             actor_id=_actor(update),
             grace=services.grace,
+            source=args.provenance.source,
+            verification=args.provenance.verification,
         )
 
     await _edit_person(update, context, args.who, move)
@@ -121,6 +123,7 @@ async def _set_status(
             source=args.source,
             actor_id=_actor(update),
             grace=services.grace,
+            verification=args.provenance.verification,
         )
 
     await _edit_person(update, context, args.who, change)

@@ -245,8 +245,10 @@ async def set_status(
     source: str | None,
     actor_id: int | None,
     grace: timedelta,
+    verification: str | None = None,
 ) -> Event | None:
-    """Change a person's asylum or detention status; None when it already is `status`."""
+    """Change a person's asylum or detention status; None when it already is `status`.
+    `verification`: how the change is known to be true (a `Verification`; None: not said)."""
     assert person.id is not None
     old = getattr(person, field)
     if old == status:
@@ -269,6 +271,7 @@ async def set_status(
         new={"status": status, "since": since},
         actor_id=actor_id,
         source=source,
+        verification=verification,
         grace=grace,
     )
 
@@ -283,6 +286,7 @@ async def set_hearing(
     actor_id: int | None,
     grace: timedelta,
     source: str | None = None,
+    verification: str | None = None,
 ) -> Event:
     """Move the person's next hearing to `local_start` (court's local time), or set a new one.
 
@@ -317,6 +321,7 @@ async def set_hearing(
         new=_hearing_value(hearing, case),
         actor_id=actor_id,
         source=source,
+        verification=verification,
         grace=grace,
     )
 
