@@ -9,6 +9,7 @@ from handlers.render import (
     fit,
     format_partial_date,
     net_changes,
+    render_digest,
     render_hearings,
     render_history,
     render_nobody,
@@ -16,6 +17,7 @@ from handlers.render import (
     render_push,
     render_refusal,
     render_reminder_offsets,
+    render_watch_match,
 )
 from storage.models import Case, Event, Hearing, Person
 from storage.people import HearingSlot, PersonCard
@@ -257,15 +259,16 @@ def _change(
     )
 
 
-def _status(old: str, new: str, event_id: int = 1, kind: str = "asylum_changed") -> Event:
-    return _change(kind, {"status": old}, {"status": new}, event_id)
+def _status(
+    old: str, new: str, event_id: int = 1, kind: str = "asylum_changed", **fields: object
+) -> Event:
+    return _change(kind, {"status": old}, {"status": new}, event_id, **fields)
 
 
 def test_push_says_the_source_and_the_verification_level_in_the_readers_language() -> None:
-    event = _change(
-        "asylum_changed",
-        {"status": "asylum_seeker"},
-        {"status": "refugee"},
+    event = _status(
+        "asylum_seeker",
+        "refugee",
         source="https://example.org/ruling?a=1&b=2",
         verification="document",
     )
@@ -386,10 +389,9 @@ def test_history_marks_a_correction_and_says_each_changes_provenance() -> None:
     fixed = _status("refugee", "asylum_seeker", 2)
     fixed.correction = True
     fixed.effective_at = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
-    told = _change(
-        "asylum_changed",
-        {"status": "asylum_seeker"},
-        {"status": "refugee"},
+    told = _status(
+        "asylum_seeker",
+        "refugee",
         1,
         source="https://example.org/1",
         verification="document",
@@ -419,3 +421,15 @@ def test_an_id_nobody_has_is_said_as_a_number_and_a_name_as_a_name() -> None:
     assert render_nobody("#999", "en") == "No person has the number #999."
     assert render_nobody("#999", "ru") == "Нет человека с номером #999."  # noqa: RUF001
     assert render_nobody("<Eve>", "en").startswith("Nobody found for “&lt;Eve&gt;”")
+
+
+def test_digest_and_watch_match_say_each_changes_provenance() -> None:
+    person = _person()
+    sourced = _status("none", "applied", source="https://example.org/d", verification="media")
+    digest = render_digest([(person, [sourced], []), (person, [MOVED], [])], "en")
+    assert 'Source: <a href="https://example.org/d">https://example.org/d</a>' in digest
+    assert "· reported by the media" in digest
+    assert digest.count("Source: ") == 2
+    added = _change("person_added", None, {"name": "Qaisha Aqan"})
+    match = render_watch_match("Qaisha", [added], person, "kk")
+    assert match.endswith("Дереккөз көрсетілмеген")
