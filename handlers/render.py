@@ -500,7 +500,9 @@ def describe_change(change: NetChange, language: str) -> str:
             return t(language, "event.hearing_unchanged", when=_hearing_when(new, language))
         text = t(language, f"event.{kind}", when=_hearing_when(new, language))
         if old:
-            text += " " + t(language, "event.was", old=_hearing_when(old, language))
+            # The earlier time belongs to the sentence: `moved to X (was Y).`
+            was = t(language, "event.was", old=_hearing_when(old, language))
+            text = f"{text.removesuffix('.')} {was}."
         return text
     if kind in _STATUS_FIELDS:
         field = _STATUS_FIELDS[kind]

@@ -159,8 +159,8 @@ async def test_changes_inside_one_grace_window_reach_followers_as_their_net_chan
 
         lines = net.split("\n")
         assert lines[1] == (
-            f"• next hearing moved to <b>{_shown(final)}, court in Zharkent</b>. "
-            f"(was {_shown(second)}, court in Zharkent)"
+            f"• next hearing moved to <b>{_shown(final)}, court in Zharkent</b> "
+            f"(was {_shown(second)}, court in Zharkent)."
         )
         assert lines[2].startswith(f'Source: <a href="{SOURCE_SHOWN}">')
         assert lines[3] == "• asylum status is now <b>asylum rejected</b> (was asylum seeker)."
