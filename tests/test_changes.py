@@ -81,7 +81,7 @@ async def test_the_preview_says_old_to_new_the_source_and_who_is_told_when(bot: 
 async def test_a_change_without_a_source_says_so_in_the_preview(bot: Story) -> None:
     preview = await bot.say(EDITOR, "/setdetention Qaisha Aqan house arrest")
     assert "detention status is now <b>house arrest</b>" in (preview.text or "")
-    assert "No source given." in (preview.text or "")
+    assert "No source given" in (preview.text or "")
     assert "Nobody follows this person yet" in (preview.text or "")
 
 

@@ -257,6 +257,8 @@ async def test_setvisibility_is_for_editors_and_says_when_nothing_changes(bot: S
 
 
 def _nobody(query: str) -> str:
+    if query.startswith("#"):
+        return f"No person has the number {query}."
     return f"Nobody found for “{query}”. Try another spelling, or part of the name."
 
 
