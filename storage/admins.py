@@ -165,6 +165,7 @@ async def take_role(
     if admin.role == Role.OWNER:
         return RoleChange.OWNER
     await session.delete(admin)
+    await session.flush()
     detail = {"user_id": user_id, "role": admin.role}
     _audit(session, actor_id, ADMIN_REMOVED, detail, now)
     return RoleChange.REMOVED
@@ -199,6 +200,7 @@ async def withdraw_invite(
     if found is None or found.expires_at <= now:
         return RoleChange.NOT_FOUND
     await session.delete(found)
+    await session.flush()
     detail = {"username": found.username, "role": found.role}
     _audit(session, actor_id, ADMIN_INVITE_REMOVED, detail, now)
     return RoleChange.REMOVED
