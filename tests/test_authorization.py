@@ -210,7 +210,12 @@ def test_rows_of_commands_not_merged_yet(use: Use) -> None:
     pytest.fail(f"/{use.command} is registered now: delete its entry in PENDING")
 
 
-async def _give_role(database_url: str, user_id: int, role: Role) -> None:
+async def make_editor(database_url: str, user_id: int) -> None:
+    """`user_id` becomes an editor, added by the owner."""
+    await give_role(database_url, user_id, Role.EDITOR)
+
+
+async def give_role(database_url: str, user_id: int, role: Role) -> None:
     """`user_id` gets `role`, as the owner gave it."""
     engine = create_engine(database_url)
     async with session_scope(engine) as session:
@@ -298,9 +303,9 @@ async def _press_every_button(
 async def _prepare(database_url: str, name: str) -> None:
     """The roles the matrix's senders have (and, for an owner taken out of ADMIN_IDS, a start
     of the bot while they were listed)."""
-    await _give_role(database_url, BYSTANDER.id, Role.EDITOR)
-    await _give_role(database_url, VIEWER.id, Role.VIEWER)
-    await _give_role(database_url, REMOVED.id, Role.EDITOR)
+    await make_editor(database_url, BYSTANDER.id)
+    await give_role(database_url, VIEWER.id, Role.VIEWER)
+    await make_editor(database_url, REMOVED.id)
     if name == "owner taken out of ADMIN_IDS":
         async with story(database_url, admin_ids=frozenset({EDITOR.id, FOLLOWER.id})) as bot:
             listed = await bot.say(FOLLOWER, "/admins")  # an owner while listed
