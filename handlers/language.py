@@ -8,6 +8,7 @@ administrators do: handlers/group_admins.py).
 import logging
 from collections.abc import Sequence
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
     Bot,
     BotCommand,
@@ -33,6 +34,7 @@ from handlers.guards import (
 from handlers.i18n import FALLBACK, LANGUAGES, language_of, t
 from handlers.parsing import BadArguments
 from handlers.replies import reply, reply_usage
+from storage.admins import take_up_invite
 from storage.chats import chat_language
 from storage.engine import session_scope
 from storage.following import ensure_chat, set_language
@@ -47,7 +49,8 @@ LANG = "lang"
 async def load_language(update: Update, context: CaseContext) -> None:
     """Before every other handler: the stored language of the update's chat (one primary-key
     lookup; an update with no chat, an inline query, is the sender's private chat), else the
-    sender's Telegram language."""
+    sender's Telegram language. (A sender with a @username costs one more: an owner's
+    invitation to it is taken up here, and their command menu set.)"""
     chat, user = update.effective_chat, update.effective_user
     chat_id = chat.id if chat is not None else user.id if user is not None else None
     answered = update.inline_query or update.my_chat_member or asks_the_bot(update, context)
@@ -55,7 +58,25 @@ async def load_language(update: Update, context: CaseContext) -> None:
         return  # group chatter not addressed to the bot costs no read
     async with session_scope(context.services.engine) as session:
         stored = await chat_language(session=session, chat_id=chat_id)
+        taken = await _take_up_invite(session, update, chat_id, stored)
     remember_language(update, stored or language_of(user.language_code if user else None))
+    if taken is not None:
+        await refresh_command_menu(context.bot, context.services.commands, *taken)
+
+
+async def _take_up_invite(
+    session: AsyncSession, update: Update, chat_id: int, stored: str | None
+) -> tuple[int, str | None, Role] | None:
+    """An owner's invitation to the sender's @username counts from their first message: the
+    sender's id, their private chat's language and the role, when one was taken up now."""
+    user = update.effective_user
+    if user is None or not user.username:
+        return None
+    role = await take_up_invite(session=session, user_id=user.id, username=user.username)
+    if role is None:
+        return None
+    own = stored if chat_id == user.id else await chat_language(session=session, chat_id=user.id)
+    return user.id, own, role
 
 
 def parse_language(text: str) -> str:

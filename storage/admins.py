@@ -83,27 +83,32 @@ async def role_of(
     *, session: AsyncSession, user_id: int, username: str | None = None
 ) -> Role | None:
     """The user's role now (None: no role). With the user's Telegram `username`, an
-    invitation waiting for it is taken up first: the role it gives is theirs from now on
-    (an owner's role stays as it is), and the invitation is gone."""
+    invitation waiting for it is taken up first."""
+    if username:
+        taken = await take_up_invite(session=session, user_id=user_id, username=username)
+        if taken is not None:
+            return taken
     admin = await session.get(Admin, user_id)
-    if username and (admin is None or admin.role != Role.OWNER):
-        invite = await session.get(AdminInvite, username.lower())
-        if invite is not None and invite.expires_at > utcnow():
-            return await _take_up(session, invite, user_id, admin)
     return None if admin is None else Role(admin.role)
 
 
-async def _take_up(
-    session: AsyncSession, invite: AdminInvite, user_id: int, admin: Admin | None
-) -> Role | None:
+async def take_up_invite(*, session: AsyncSession, user_id: int, username: str) -> Role | None:
+    """The role an invitation to @`username` gives, now the user's (None: no invitation
+    waiting, or the user is an owner, whose role stays). The invitation is gone once taken,
+    with its audit entry."""
+    invite = await session.get(AdminInvite, username.lower())
+    if invite is None or invite.expires_at <= utcnow():
+        return None
+    admin = await session.get(Admin, user_id)
+    if admin is not None and admin.role == Role.OWNER:
+        return None
     # Two updates of the user's at once may both find the invitation: only the one that
     # deletes it gives the role.
     taken = await session.exec(
         delete(AdminInvite).where(col(AdminInvite.username) == invite.username)
     )
     if not taken.rowcount:
-        admin = await session.get(Admin, user_id, populate_existing=True)
-        return None if admin is None else Role(admin.role)
+        return None
     role = Role(invite.role)
     if admin is None:
         row = {"user_id": user_id, "role": role, "added_by": invite.added_by}

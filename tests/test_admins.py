@@ -249,8 +249,11 @@ async def test_a_username_invitation_is_taken_up_at_the_first_message(database_u
         assert invited.text == t("en", "admins.invited", user="@Dana_Monitor", role="viewer")
         listed = await bot.say(OWNER, "/admins")
         assert "• @dana_monitor: viewer, until " in (listed.text or "")
+        assert _menu(bot, INVITED) == []
         await bot.say(INVITED, "/help")
         assert (await _roles(bot))[INVITED.id] == "viewer"
+        menu = _menu(bot, INVITED)  # their own now, with the viewers' commands
+        assert "find" in menu and "addperson" not in menu and "admins" not in menu
         listed = await bot.say(OWNER, "/admins")
         assert "@dana_monitor" not in (listed.text or "")
         assert f"<b>{t('en', 'admins.viewers')}</b>\n• {INVITED.id}" in (listed.text or "")
