@@ -21,16 +21,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler
 
 from handlers.buttons import Pressed, button_data
 from handlers.context import CaseContext, Services, command_args, language
-from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Provenance, Who
 from handlers.render import Spellings, render_candidates, shown_name
 from handlers.render_preview import Preview, render_preview, render_undo
 from handlers.replies import (
+    CHANGE_ACTIONS,
+    DROP,
+    GO,
+    HUSH,
+    PICK,
+    UNDO,
     edit_in_place,
     read_press,
     reply,
@@ -46,13 +51,6 @@ from storage.outbox import count_told
 from storage.people import UndoOutcome, get_person, make_correction, undo_last_change
 from storage.timeline import claim_update, push_progress
 
-# Button actions (signed, handlers/buttons.py).
-PICK = "cpick"  # draft id, person id: finish the waiting command for this person
-GO = "cgo"  # draft id: yes, make the change asked about
-DROP = "cdrop"  # draft id: no, leave it
-UNDO = "cundo"  # event id: take this change back
-HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
-CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
 DRAFT = "change"  # the kind of draft a waiting change command is
 
 
@@ -106,31 +104,27 @@ class ChangeCommand(Generic[ArgsT]):
     doubt: Callable[[ArgsT, datetime, Services], dict[str, str] | None] | None = None
 
 
-def change_handlers(
-    commands: Mapping[str, ChangeCommand[Any]],
-) -> list[BaseHandler[Any, Any, Any]]:
-    """A command handler for each change command, and the handler of their buttons."""
+def typed_change(
+    command: ChangeCommand[Any],
+) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
+    """The callback of a change command typed by an editor."""
 
-    def typed(
-        command: ChangeCommand[Any],
-    ) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
-        async def change(update: Update, context: CaseContext) -> None:
-            """An editor's change command, typed."""
-            await carry_out(update, context, command, command_args(update))
+    async def change(update: Update, context: CaseContext) -> None:
+        """An editor's change command, typed."""
+        await carry_out(update, context, command, command_args(update))
 
-        return change
+    return change
+
+
+def change_buttons(commands: Mapping[str, ChangeCommand[Any]]) -> CallbackQueryHandler[Any, Any]:
+    """The handler of the change commands' buttons (their role is checked in the guard group,
+    handlers/guards.py EDITOR_BUTTONS, and the button's own rights here)."""
 
     async def pressed(update: Update, context: CaseContext) -> None:
         """A button of a change: choose the person, confirm, undo, or make it a correction."""
         await _change_pressed(update, context, commands)
 
-    new = filters.UpdateType.MESSAGE
-    handlers: list[BaseHandler[Any, Any, Any]] = [
-        CommandHandler(name, typed(command), filters=new) for name, command in commands.items()
-    ]
-    pattern = f"^({'|'.join(CHANGE_ACTIONS)}):"
-    handlers.append(CallbackQueryHandler(pressed, pattern=pattern))
-    return handlers
+    return CallbackQueryHandler(pressed, pattern=f"^({'|'.join(CHANGE_ACTIONS)}):")
 
 
 async def carry_out(
@@ -279,13 +273,6 @@ async def _change_pressed(
 ) -> None:
     pressed = await read_press(update, context)
     if pressed is None:
-        return
-    query = update.callback_query
-    assert query is not None
-    async with session_scope(context.services.engine) as session:
-        allowed = await is_editor(session, update)
-    if not allowed:
-        await query.answer(t(language(update), "editor.refused"))
         return
     if pressed.action in (UNDO, HUSH):
         await _event_pressed(update, context, pressed)

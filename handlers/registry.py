@@ -13,8 +13,9 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.admins import admins
 from handlers.calendar import calendar, calendar_pressed
-from handlers.changes import change_handlers
+from handlers.changes import change_buttons, typed_change
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -37,7 +38,7 @@ from handlers.following import (
 )
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
-from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.guards import role_guards
 from handlers.history import history, history_pressed
 from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
@@ -76,9 +77,11 @@ COMMANDS = {
     "lang": lang_command,
     "calendar": calendar,
     "addperson": addperson,
+    **{change.name: typed_change(change) for change in RECORD_CHANGES},
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
+    "admins": admins,
     "forget": forget_command,
 }
 
@@ -95,12 +98,11 @@ def add_handlers(
     application.add_handler(TypeHandler(Update, flood.guard), group=FLOOD)
     lookups = lookup_limit(per_minute=lookups_per_minute, per_hour=lookups_per_hour)
     application.add_handler(TypeHandler(Update, lookups.guard), group=LOOKUPS)
-    application.add_handler(
-        CommandHandler(EDITOR_COMMANDS, editors_only, filters=NEW), group=GUARDS
-    )
+    # Owners, editors and viewers: each tier's commands (and editors' buttons) checked here.
+    application.add_handlers(role_guards(), group=GUARDS)
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
-    application.add_handlers(change_handlers({change.name: change for change in RECORD_CHANGES}))
+    application.add_handler(change_buttons({change.name: change for change in RECORD_CHANGES}))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

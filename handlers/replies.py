@@ -28,6 +28,13 @@ UNFOLLOW = "unfollow"
 HISTORY = "hist"
 HEARINGS = "hear"
 CALENDAR = "cal"
+# Under an editor's change (handlers/changes.py), for editors only (handlers/guards.py):
+PICK = "cpick"  # draft id, person id: finish the waiting command for this person
+GO = "cgo"  # draft id: yes, make the change asked about
+DROP = "cdrop"  # draft id: no, leave it
+UNDO = "cundo"  # event id: take this change back
+HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
+CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
