@@ -12,8 +12,7 @@ from sqlmodel import col, select
 
 from handlers.context import SERVICES
 from storage.engine import session_scope
-from storage.models import Delivery, DeliveryState, Event, EventKind, Person, utcnow
-from storage.timeline import record_change
+from storage.models import Delivery, DeliveryState, Event, utcnow
 from tests.e2e import EDITOR, FOLLOWER, RUSSIAN, Story, eventually, story
 
 SOURCE = "https://example.org/ruling?id=7&lang=ru"
@@ -88,22 +87,7 @@ async def test_a_hearing_keeps_its_source_and_level(bot: Story) -> None:
 
 async def test_a_correction_is_marked_in_history_and_told_to_nobody(bot: Story) -> None:
     await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
-    engine = bot.application.bot_data[SERVICES].engine
-    async with session_scope(engine) as session:
-        person = (await session.exec(select(Person).where(Person.name == "Qaisha Aqan"))).one()
-        assert person.id is not None
-        # What an editor's --silent fix writes: the event, marked as a correction.
-        await record_change(
-            session=session,
-            person_id=person.id,
-            kind=EventKind.ASYLUM_CHANGED,
-            old={"status": "asylum_seeker"},
-            new={"status": "applied"},
-            actor_id=EDITOR.id,
-            source=SOURCE,
-            verification="document",
-            correction=True,
-        )
+    await bot.say(EDITOR, f"/setasylum Qaisha Aqan applied {SOURCE} document --silent")
     await bot.say(EDITOR, "/setdetention Qaisha Aqan released")  # the marker
     marker = await _push(bot, FOLLOWER.id, 2)
     assert "released" in marker and "applied" not in marker  # the correction was not told
