@@ -19,10 +19,11 @@ EDITOR_COMMANDS = (
     "setvisibility",
     "undo",
     "stats",
+    "import",
 )
 # Viewers see restricted records and the audit, and change nothing; owners and editors too.
 # (Each tier's commands are added here as they are built.)
-VIEWER_COMMANDS: tuple[str, ...] = ()
+VIEWER_COMMANDS: tuple[str, ...] = ("export",)
 OWNER_COMMANDS: tuple[str, ...] = ()
 EDITOR_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 

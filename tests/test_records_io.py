@@ -5,28 +5,34 @@ Storage-level tests first (both formats, SQLite or PostgreSQL as conftest choose
 """
 
 import asyncio
+import csv
 import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
+from bot.localapi import SentMessage, User
 from bot.seed import seed_demo_records
 from storage.engine import create_engine, session_scope
 from storage.migrate import upgrade_database
 from storage.models import (
+    Admin,
     AuditEntry,
     Case,
+    Delivery,
     Event,
     EventKind,
     Hearing,
     Person,
     PersonRelation,
+    Role,
     Visibility,
 )
 from storage.people import add_case, add_hearing, add_person
@@ -39,6 +45,7 @@ from storage.records_io import (
     read_records,
 )
 from tests.conftest import POSTGRES, _admin
+from tests.e2e import EDITOR, FOLLOWER, STRANGER, Story, story
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 TZ = "Asia/Almaty"
@@ -336,3 +343,141 @@ async def test_a_grace_window_holds_an_announced_import(engine: AsyncEngine) -> 
         audit = (await session.exec(select(AuditEntry).where(AuditEntry.action == "import"))).one()
     assert event.not_before == NOW + timedelta(minutes=1) and event.actor_id == 7001
     assert audit.actor_id == 7001
+
+
+# --- /import and /export, end to end ------------------------------------------------------
+
+SAMPLE = Path(__file__).parent.parent / "bot" / "demo_import.csv"
+VIEWER = User(7011, "Viewer", language_code="en")
+PLAIN_EDITOR = User(7012, "Plain editor", language_code="en")
+
+
+async def _send_file(
+    s: Story, user: User, filename: str, content: bytes, caption: str | None
+) -> SentMessage:
+    """`user` sends a file; returns the bot's next message in their chat."""
+    before = len(s.api.messages_to(user.id))
+    await s.api.user_sends_document(user, None, filename, content, caption)
+    return (await s.api.wait_for_messages(user.id, before + 1))[before]
+
+
+async def _add_admin(database_url: str, user: User, role: Role) -> None:
+    engine = create_engine(database_url)
+    async with session_scope(engine) as session:
+        session.add(Admin(user_id=user.id, role=role, added_by=EDITOR.id))
+    await engine.dispose()
+
+
+async def test_editor_imports_the_sample_csv_and_nobody_is_told(database_url: str) -> None:
+    async with story(database_url) as s:
+        await s.say(FOLLOWER, "/subscribe all")
+        told_before = len(s.api.messages_to(FOLLOWER.id))
+
+        answer = await _send_file(s, EDITOR, "people.csv", SAMPLE.read_bytes(), "/import")
+        again = await _send_file(s, EDITOR, "people.csv", SAMPLE.read_bytes(), "/import")
+
+        assert "People added: 20, changed: 0, unchanged: 0" in (answer.text or "")
+        assert "Nobody was told" in (answer.text or "")
+        assert "People added: 0, changed: 0, unchanged: 20" in (again.text or "")
+        engine = create_engine(database_url)
+        async with session_scope(engine) as session:
+            waiting = await session.exec(
+                select(func.count()).select_from(Event).where(col(Event.expanded_at).is_(None))
+            )
+            deliveries = await session.exec(select(func.count()).select_from(Delivery))
+            people = await session.exec(select(func.count()).select_from(Person))
+            assert (waiting.one(), deliveries.one(), people.one()) == (0, 0, 24)
+        await engine.dispose()
+        assert len(s.api.messages_to(FOLLOWER.id)) == told_before
+
+
+async def test_import_with_notify_tells_followers(database_url: str) -> None:
+    async with story(database_url) as s:
+        await s.say(FOLLOWER, "/subscribe all")
+        before = len(s.api.messages_to(FOLLOWER.id))
+
+        answer = await _send_file(
+            s, EDITOR, "one.csv", b"name\nSample Notified (fictional)\n", "/import --notify"
+        )
+
+        assert "Followers will be told" in (answer.text or "")
+        [push] = (await s.api.wait_for_messages(FOLLOWER.id, before + 1))[before:]
+        assert "Sample Notified" in (push.text or "")
+
+
+async def test_import_in_reply_to_a_file(database_url: str) -> None:
+    async with story(database_url) as s:
+        update = await s.api.user_sends_document(
+            EDITOR, None, "one.json", b'[{"name": "Sample Replied (fictional)"}]'
+        )
+        await s.api.wait_for_messages(EDITOR.id, 1)  # what the bot says to a bare file
+        sent = SentMessage("", EDITOR.id, update["message"]["message_id"], None, None, None)
+        before = len(s.api.messages_to(EDITOR.id))
+        await s.api.user_sends(EDITOR, None, "/import", reply_to=sent)
+        [answer] = (await s.api.wait_for_messages(EDITOR.id, before + 1))[before:]
+
+        assert "People added: 1" in (answer.text or "")
+
+
+async def test_a_bad_file_writes_nothing_and_names_each_bad_row(database_url: str) -> None:
+    content = b"name;birth_year;asylum\nSample Good (fictional);1990;\n;1991;\nSample X;;maybe\n"
+    async with story(database_url) as s:
+        answer = await _send_file(s, EDITOR, "bad.csv", content, "/import")
+        wrong_type = await _send_file(s, EDITOR, "people.txt", b"name\nA\n", "/import")
+        no_file = await s.say(EDITOR, "/import")
+
+        assert answer.text == (
+            "Nothing was imported: 2 rows were refused.\n"
+            "Row 3: the name is missing\n"
+            "Row 4: not one of the status words (asylum: maybe)"
+        )
+        assert "Only .json and .csv files" in (wrong_type.text or "")
+        assert "Send a .json or .csv file" in (no_file.text or "")
+        engine = create_engine(database_url)
+        async with session_scope(engine) as session:
+            count = await session.exec(select(func.count()).select_from(Person))
+            assert count.one() == 4
+        await engine.dispose()
+
+
+async def test_only_editors_import(database_url: str) -> None:
+    await _add_admin(database_url, VIEWER, Role.VIEWER)
+    async with story(database_url) as s:
+        for user in (STRANGER, VIEWER):
+            answer = await _send_file(s, user, "p.csv", b"name\nSample Intruder\n", "/import")
+            assert answer.text == "This command is for editors only."
+        engine = create_engine(database_url)
+        async with session_scope(engine) as session:
+            found = await session.exec(select(Person).where(Person.name == "Sample Intruder"))
+            assert found.first() is None
+        await engine.dispose()
+
+
+async def test_export_shows_restricted_people_to_owners_and_viewers_only(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    await _records(engine)
+    await engine.dispose()
+    await _add_admin(database_url, VIEWER, Role.VIEWER)
+    await _add_admin(database_url, PLAIN_EDITOR, Role.EDITOR)
+    async with story(database_url) as s:
+        owner = await s.say(EDITOR, "/export")
+        viewer = await s.say(VIEWER, "/export csv")
+        editor = await s.say(PLAIN_EDITOR, "/export json")
+        stranger = await s.say(STRANGER, "/export")
+        wrong = await s.say(EDITOR, "/export xml")
+
+    def names(sent: SentMessage) -> list[str]:
+        assert sent.document is not None
+        if (sent.document_filename or "").endswith(".csv"):
+            rows = csv.DictReader(io.StringIO(sent.document.decode()))
+            return list(dict.fromkeys(row["name"] for row in rows))
+        return [person["name"] for person in json.loads(sent.document)]
+
+    assert "Sample Person Restricted" in names(owner) and len(names(owner)) == 5
+    assert "Sample Person Restricted" in names(viewer) and len(names(viewer)) == 5
+    assert "Sample Person Restricted" not in names(editor) and len(names(editor)) == 4
+    assert "Public records only" in (editor.text or "")
+    assert stranger.document is None and "owners, editors and viewers" in (stranger.text or "")
+    assert wrong.document is None and "/export [json|csv]" in (wrong.text or "")
