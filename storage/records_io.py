@@ -16,9 +16,10 @@ import csv
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
+from itertools import count, islice
 from typing import Any, TextIO
 from uuid import uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +48,7 @@ from storage.names import name_key
 
 FORMATS = ("json", "csv")
 BATCH = 500
+IMPORT_CACHE_KIB = 64 * 1024
 IMPORT_ACTION = "import"
 
 PERSON_TABLE: Table = Person.__table__  # type: ignore[attr-defined]
@@ -650,6 +652,10 @@ class _Importer:
         self.relations: list[tuple[int, int, RelationRecord]] = []  # row, person id, relation
         self.appeals: list[tuple[int, int, _Target, int]] = []  # row, person, case, appealed
         self.explicit: set[Table] = set()
+        # Dedup keys of this import's events: one random part, then a count, so that they
+        # go into the unique index in order (a random key per event would scatter them).
+        self.key = uuid4().hex
+        self.numbers = count()
 
     async def _run(self, statement: Any, rows: Sequence[Mapping[str, Any]] | None = None) -> Any:
         return await _run(self.session, statement, rows)
@@ -738,7 +744,20 @@ class _Importer:
         cases = await self._cases(matched, case_ids)
         hearing_ids = [h.id for r, _ in plans for c in r.cases for h in c.hearings if h.id]
         hearings = await self._hearings(list(cases), hearing_ids)
-        return {"spellings": spellings, "sources": sources, "cases": cases, "hearings": hearings}
+        cases_of: dict[int, list[dict[str, Any]]] = {}
+        for case in cases.values():
+            cases_of.setdefault(case["person_id"], []).append(case)
+        hearings_of: dict[int, list[dict[str, Any]]] = {}
+        for hearing in hearings.values():
+            hearings_of.setdefault(hearing["case_id"], []).append(hearing)
+        return {
+            "spellings": spellings,
+            "sources": sources,
+            "cases": cases,
+            "hearings": hearings,
+            "cases_of": cases_of,
+            "hearings_of": hearings_of,
+        }
 
     async def _cases(self, person_ids: Sequence[int], ids: Sequence[int]) -> dict[int, Any]:
         if not person_ids and not ids:
@@ -784,11 +803,7 @@ class _Importer:
             plan.events.append((EventKind.PERSON_ADDED, None, {"name": name, "spellings": wanted}))
         else:
             self._person_changes(plan, stored, state)
-        person_cases = [
-            case
-            for case in state["cases"].values()
-            if stored is not None and case["person_id"] == stored["id"]
-        ]
+        person_cases = state["cases_of"].get(stored["id"], []) if stored is not None else []
         for case in record.cases:
             self._case(plan, case, person_cases, state, new_person=stored is None)
         return plan
@@ -873,9 +888,7 @@ class _Importer:
                 plan.notes += [f"case #{stored['id']} {key}" for key in changed]
             plan.cases.append((target, None, case))
             tz = values.get("tz") or stored["tz"]
-            stored_hearings = [
-                h for h in state["hearings"].values() if h["case_id"] == stored["id"]
-            ]
+            stored_hearings = state["hearings_of"].get(stored["id"], [])
         if (stored is None and appeal_of is not None) or (
             stored is not None and "appeal_of" in case.values and stored["appeal_of"] != appeal_of
         ):
@@ -1134,7 +1147,7 @@ class _Importer:
             "correction": False,
             "effective_at": self.now,
             "actor_id": self.actor_id,
-            "dedup_key": f"{kind}:{uuid4().hex}",
+            "dedup_key": f"{kind}:{self.key}:{next(self.numbers)}",
             "created_at": self.now,
             "not_before": self.now + self.grace if self.notify else self.now,
             "expanded_at": None if self.notify else self.now,
@@ -1322,11 +1335,26 @@ async def import_records(
     importer = _Importer(
         session, actor_id=actor_id, notify=notify, grace=grace, now=now, default_tz=default_tz
     )
-    await importer.start()
-    for chunk in _batches(rows, batch):
-        await importer.add(chunk)
-    await importer.finish()
+    async with _roomy_cache(session):
+        await importer.start()
+        for chunk in _batches(rows, batch):
+            await importer.add(chunk)
+        await importer.finish()
     return importer.report
+
+
+@asynccontextmanager
+async def _roomy_cache(session: AsyncSession) -> AsyncIterator[None]:
+    """SQLite: a page cache big enough for a large import's indexes while it lasts (the
+    default 2 MiB makes a long transaction spill and read back pages over and over)."""
+    if dialect_name(session) != "sqlite":
+        yield
+        return
+    await _run(session, text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        await _run(session, text("PRAGMA cache_size = -2000"))
 
 
 # --- export --------------------------------------------------------------------------
