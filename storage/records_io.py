@@ -50,6 +50,25 @@ FORMATS = ("json", "csv")
 BATCH = 500
 IMPORT_CACHE_KIB = 64 * 1024
 IMPORT_ACTION = "import"
+QUIET_ACTION = "import_changed"  # the audit entry of changes followers are not told about
+# The fields whose changes followers are told about (`record_changed` events, as guided
+# editing writes them); a change to any other field is written to the audit log only.
+TOLD_FIELDS = frozenset(
+    {
+        "birth_year",
+        "age_note",
+        "citizenship",
+        "origin",
+        "location",
+        "court",
+        "city",
+        "charge",
+        "case_number",
+        "stage",
+        "lawyer",
+        "spelling",
+    }
+)
 
 PERSON_TABLE: Table = Person.__table__  # type: ignore[attr-defined]
 NAME_TABLE: Table = PersonName.__table__  # type: ignore[attr-defined]
@@ -621,7 +640,9 @@ class _PersonPlan:
     hearings: list[tuple[_Target, dict[str, Any]]] = field(default_factory=list)
     hearing_updates: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, dict | None, dict | None]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    # Changes written to the audit log only: facts followers are not told about (gender,
+    # summary, notes, sources, a hearing's room…), by field.
+    quiet: dict[str, Any] = field(default_factory=dict)
     renamed_from: str | None = None
 
 
@@ -838,16 +859,17 @@ class _Importer:
                     )
                     for key in (field_name, f"{field_name}_since", f"{field_name}_note"):
                         changed.pop(key, None)
-            plan.notes += list(changed)
+            for key, value in changed.items():
+                _field_change(plan, key, stored.get(key), value)
         known = state["spellings"].get(stored["id"], set())
         plan.names = [s for s in [record.values["name"], *record.spellings] if s not in known]
         plan.names = list(dict.fromkeys(plan.names))
         have = state["sources"].get(stored["id"], set())
         plan.sources = [source for source in record.sources if source not in have]
-        if plan.names:
-            plan.notes.append("spellings")
+        for spelling in plan.names:
+            _field_change(plan, "spelling", None, spelling)
         if plan.sources:
-            plan.notes.append("sources")
+            plan.quiet["sources"] = {"old": None, "new": plan.sources}
 
     def _case(
         self,
@@ -873,7 +895,7 @@ class _Importer:
             }
             plan.cases.append((target, row, case))
             if not new_person:
-                plan.notes.append("case")
+                plan.quiet[f"case {len(plan.cases)}"] = {"old": None, "new": values}
             tz = row["tz"]
             stored_hearings: list[dict[str, Any]] = []
         else:
@@ -885,7 +907,8 @@ class _Importer:
                 )
                 if changed.get("verdict"):
                     plan.events.append((EventKind.VERDICT, None, {"text": changed.pop("verdict")}))
-                plan.notes += [f"case #{stored['id']} {key}" for key in changed]
+                for key, value in changed.items():
+                    _field_change(plan, key, stored[key], value, case_id=stored["id"])
             plan.cases.append((target, None, case))
             tz = values.get("tz") or stored["tz"]
             stored_hearings = state["hearings_of"].get(stored["id"], [])
@@ -955,7 +978,7 @@ class _Importer:
             if row["starts_at"] is not None:
                 plan.events.append((EventKind.HEARING_SET, None, _moment_value(row, tz, court)))
             else:
-                plan.notes.append("hearing")
+                plan.quiet[f"hearing {len(plan.hearings)}"] = {"old": None, "new": values}
             return
         changed = {k: v for k, v in values.items() if stored.get(k) != v}
         if not changed:
@@ -973,7 +996,8 @@ class _Importer:
             value = _moment_value(stored, tz, court) if stored["starts_at"] else {}
             plan.events.append((EventKind.HEARING_CANCELLED, value or None, value))
         else:
-            plan.notes += [f"hearing #{stored['id']} {key}" for key in changed]
+            for key, value in changed.items():
+                plan.quiet[f"hearing #{stored['id']} {key}"] = {"old": stored[key], "new": value}
 
     def _stored_hearing(
         self,
@@ -1017,7 +1041,7 @@ class _Importer:
                 self.new_people.add(plan.target.id)
                 self.names.setdefault(name, []).append(plan.target.id)
                 self.report.added += 1
-            elif plan.changed_row is not None or plan.events or plan.notes or plan.names:
+            elif plan.changed_row is not None or plan.events or plan.quiet or plan.names:
                 self.report.changed += 1
             else:
                 self.report.unchanged += 1
@@ -1104,22 +1128,15 @@ class _Importer:
     async def _events(self, plans: Sequence[_PersonPlan]) -> None:
         events, audits, told = [], [], []
         for plan in plans:
-            changes = list(plan.events)
-            if plan.notes:
-                changes.append(
-                    (
-                        EventKind.RECORD_CHANGED,
-                        None,
-                        {"text": ", ".join(dict.fromkeys(plan.notes))},
-                    )
-                )
             person_id = plan.target.id
             source = plan.record.sources[0] if plan.record.sources else None
-            for kind, old, new in changes:
+            for kind, old, new in plan.events:
                 events.append(self._event(person_id, kind, old, new, source))
                 audits.append(self._audit(person_id, kind, old, new, source))
-            if changes:
+            if plan.events:
                 told.append(person_id)
+            if plan.quiet:
+                audits.append(self._audit(person_id, QUIET_ACTION, None, plan.quiet, source))
         if self.notify and told:
             # A change inside another's grace window leaves with it (storage/timeline.py).
             await self._run(
@@ -1286,6 +1303,19 @@ async def _run(
     return await connection.execute(statement, rows)
 
 
+def _field_change(plan: _PersonPlan, field_name: str, old: Any, new: Any, **more: Any) -> None:
+    """A field changed: an event when followers are told of such a field (in the shape guided
+    editing writes, `record_changed`), else a line of the import's audit entry."""
+    if field_name in TOLD_FIELDS:
+        value = {"field": field_name, "old": old, "new": new, **more}
+        value["text"] = f"{field_name}: {old or '—'} → {new or '—'}"
+        previous = {"field": field_name, "value": old, **more} if old is not None else None
+        plan.events.append((EventKind.RECORD_CHANGED, previous, value))
+    else:
+        label = f"case #{more['case_id']} {field_name}" if "case_id" in more else field_name
+        plan.quiet[label] = {"old": old, "new": new}
+
+
 def _status(row: Mapping[str, Any], field_name: str) -> dict[str, Any]:
     return {
         "status": row.get(field_name),
@@ -1305,7 +1335,9 @@ def _moment_value(row: Mapping[str, Any], tz: str, court: str | None) -> dict[st
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

@@ -240,15 +240,23 @@ async def test_a_changed_file_changes_only_what_changed_and_says_so(engine: Asyn
     exported = json.loads(await _export(engine, "json"))
     exported[0]["location"] = "Sample place"
     exported[4]["asylum"] = "refugee"
+    exported[1]["summary"] = "A summary followers are not told about."
     content = json.dumps(exported, ensure_ascii=False)
 
     report = await _import(engine, content, "json")
 
-    assert (report.added, report.changed, report.unchanged) == (0, 2, 3)
+    assert (report.added, report.changed, report.unchanged) == (0, 3, 2)
     async with session_scope(engine) as session:
         kinds = (await session.exec(select(Event.kind).where(Event.created_at == NOW))).all()
+        audit = (await session.exec(select(AuditEntry.action).where(AuditEntry.at == NOW))).all()
         first = await session.get(Person, exported[0]["id"])
     assert sorted(kinds) == [EventKind.ASYLUM_CHANGED, EventKind.RECORD_CHANGED]
+    assert sorted(audit) == [
+        EventKind.ASYLUM_CHANGED,
+        "import",
+        "import_changed",
+        EventKind.RECORD_CHANGED,
+    ]
     assert first is not None and first.location == "Sample place"
 
 
