@@ -69,8 +69,9 @@ ALLOWED = {
     "setvisibility": "<b>",  # "<b>Name</b> #id is restricted now: …"
     "undo": "Taken back for <b>",
     "stats": "<b>Deliveries</b>",
+    "import": "Send a .json or .csv file",  # the command without a file (tests/test_records_io.py)
 }
-CHANGES_NOTHING = frozenset({"stats"})
+CHANGES_NOTHING = frozenset({"stats", "import"})
 
 
 def editor_commands(person: str) -> dict[str, str]:
@@ -84,6 +85,7 @@ def editor_commands(person: str) -> dict[str, str]:
         "setvisibility": f"/setvisibility {person} restricted",
         "undo": "/undo",
         "stats": "/stats",
+        "import": "/import",
     }
 
 
