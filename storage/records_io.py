@@ -517,7 +517,8 @@ def _same_person(named: Mapping[str, str], first: Mapping[str, str]) -> bool:
     this_id, first_id = named.get("person_id", "").strip(), first.get("person_id", "").strip()
     if this_id or first_id:
         return this_id == first_id
-    return named.get("name", "").strip() == first.get("name", "").strip()
+    name = named.get("name", "").strip()
+    return bool(name) and name == first.get("name", "").strip()
 
 
 def _csv_person(row: int, named: Mapping[str, str]) -> PersonRecord:

@@ -191,6 +191,7 @@ async def test_a_file_with_bad_rows_writes_nothing_and_names_every_bad_row(
             "Sample Bad Year;19x0;;;;",
             "Sample Bad Status;;maybe;;;",
             ";1990;;;;",
+            ";1991;;;;",
             "Sample Bad Date;;;Sample court;31.02.2026;10:00",
             "Sample Good Two;;;;;",
         ]
@@ -203,7 +204,8 @@ async def test_a_file_with_bad_rows_writes_nothing_and_names_every_bad_row(
         (3, "bad_number"),
         (4, "bad_status"),
         (5, "name_missing"),
-        (6, "bad_date"),
+        (6, "name_missing"),
+        (7, "bad_date"),
     ]
     assert await _count(engine, Person) == 0
     assert await _count(engine, Event) == 0
