@@ -30,6 +30,7 @@ EDITOR_COMMANDS = (
     "setvisibility",
     "undo",
     "stats",
+    "import",
 )
 # Viewers see restricted records and the audit, and change nothing; owners and editors too.
 VIEWER_COMMANDS: tuple[str, ...] = ("audit", "export")

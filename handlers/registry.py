@@ -40,6 +40,7 @@ from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import role_guards
 from handlers.history import history, history_pressed
+from handlers.import_export import IMPORT_CAPTION, export_command, import_command
 from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
@@ -83,6 +84,8 @@ COMMANDS = {
     "stats": stats,
     "admins": admins,
     "forget": forget_command,
+    "import": import_command,
+    "export": export_command,
 }
 
 
@@ -109,6 +112,12 @@ def add_handlers(
     application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
     application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR}:"))
     application.add_handler(InlineQueryHandler(inline_query))
+    # A file sent with /import as its caption (a caption is not a command to CommandHandler).
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(IMPORT_CAPTION) & NEW, import_command
+        )
+    )
     application.add_handler(CallbackQueryHandler(forget_pressed, pattern=f"^({FORGET}|{KEEP}):"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
