@@ -13,6 +13,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.audit import AUDIT, audit, audit_pressed
 from handlers.calendar import calendar, calendar_pressed
 from handlers.conversation import (
     edited_message,
@@ -81,6 +82,7 @@ COMMANDS = {
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
+    "audit": audit,
     "forget": forget_command,
 }
 
@@ -120,6 +122,7 @@ def add_handlers(
     )
     application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
     application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
+    application.add_handler(CallbackQueryHandler(audit_pressed, pattern=f"^{AUDIT}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 
