@@ -161,14 +161,14 @@ def _generic(value: object) -> str:
 
 def render_stale_cases(found: StaleCases, spellings: Spellings, language: str) -> str:
     """The "needs a check" note: the cases untouched longest first, each with its person,
-    court and last change; how many more there are."""
+    court (or city) and last change; how many more there are."""
     lines = [t(language, "stale.title", count=found.total)]
     for stale in found.cases:
-        case = stale.case
-        court = escape(case.court or case.city or "—")
-        when = format_day(stale.last_change, language)
         title = listed_title(stale.person, spellings, language)
-        lines.append("• " + t(language, "stale.item", person=title, court=court, date=when))
+        place = stale.case.court or stale.case.city
+        case = f"{title} — {escape(place)}" if place else title
+        when = format_day(stale.last_change, language)
+        lines.append("• " + t(language, "stale.item", case=case, date=when))
     if (more := found.total - len(found.cases)) > 0:
         lines.append(t(language, "stale.more", count=more))
     lines.append(t(language, "stale.hint"))

@@ -17,6 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.app import build_application
 from bot.localapi import Chat, User
+from handlers.audit import AUDIT
 from handlers.context import SERVICES
 from handlers.following import FOLLOWING_ACTIONS
 from handlers.forget import FORGET, KEEP
@@ -58,6 +59,7 @@ PUBLIC_BUTTONS = (
     UNWATCH,
     FORGET,
     KEEP,
+    AUDIT,  # shows only: the reader's role is checked on every press (tests/test_audit.py)
 )
 
 # What an allowed command answers with.
