@@ -191,7 +191,8 @@ async def test_owners_editors_and_viewers_read_the_log_in_private_only(bot: Stor
     await _give_role(bot, BYSTANDER, Role.VIEWER)
     viewer = await bot.say(BYSTANDER, "/audit")
     assert (viewer.text or "").startswith("<b>Audit log</b>")
-    for user in (FOLLOWER, STRANGER):
+    await _give_role(bot, BYSTANDER, None)  # a removed viewer (or editor) loses it at once
+    for user in (FOLLOWER, STRANGER, BYSTANDER):
         refused = await bot.say(user, "/audit")
         assert refused.text == REFUSED
     bot.api.set_administrators(GROUP.id, [RUSSIAN.id], creator=EDITOR.id)
