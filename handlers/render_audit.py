@@ -64,7 +64,7 @@ def describe_entry(entry: AuditEntry, undone: Mapping[int, Event], language: str
     """What one entry records, in the reader's language; an action this version does not
     know is shown as it is stored."""
     detail = _load(entry.detail)
-    if entry.action in _CHANGES and isinstance(detail, dict) and "new" in detail:
+    if entry.action in _CHANGES and _is_change(detail):
         return _describe_change(entry, detail, language)
     if entry.action == "visibility_changed" and isinstance(detail, dict):
         old, new = (_visibility(detail.get(side), language) for side in ("old", "new"))
@@ -76,6 +76,15 @@ def describe_entry(entry: AuditEntry, undone: Mapping[int, Event], language: str
     if entry.action in _ABOUT_A_USER:
         return t(language, f"audit.{entry.action}", user=escape(entry.detail or "?"))
     return t(language, "audit.other", action=escape(entry.action), detail=_generic(detail))
+
+
+def _is_change(detail: object) -> bool:
+    """Whether a detail is one `record_change` writes: old and new values, each an object."""
+    return (
+        isinstance(detail, dict)
+        and "new" in detail
+        and all(isinstance(detail.get(side), dict | None) for side in ("old", "new"))
+    )
 
 
 def _describe_change(entry: AuditEntry, detail: dict[str, Any], language: str) -> str:
@@ -104,7 +113,7 @@ def _describe_event(event: Event, language: str) -> str:
     newer version) the stored values as they are: the log must stay readable."""
     try:
         return describe_event(event, language)
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError):
         old, new = _load(event.old_value), _load(event.new_value)
         return t(
             language,

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +33,7 @@ from tests.e2e import (
     answer_to,
     story,
 )
+from tests.test_i18n import html_problems
 
 QAISHA = 1  # the demo records' first person: Qaisha Aqan
 REFUSED = t("en", "editor.refused")
@@ -263,3 +266,22 @@ def test_a_page_of_long_notes_stays_within_one_message() -> None:
     ]
     shown = render_audit(AuditView(entries=entries), None, "Asia/Almaty", "ru")
     assert len(shown) <= 4096 and shown.count("\n• ") == 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    action=st.sampled_from([*EventKind, "undo", "visibility_changed", "owner_removed", "new"]),
+    detail=st.one_of(
+        st.none(),
+        st.text(max_size=300),
+        st.dictionaries(
+            st.sampled_from(["old", "new", "source", "verification", "correction", "x"]),
+            st.one_of(st.none(), st.text(max_size=200), st.booleans(), st.integers()),
+        ).map(json.dumps),
+    ),
+)
+def test_any_stored_entry_renders_as_valid_telegram_html(action: str, detail: str | None) -> None:
+    entry = AuditEntry(id=3, actor_id=None, action=action, person_id=1, detail=detail, at=utcnow())
+    for language in ("en", "ru", "kk"):
+        shown = render_audit(AuditView(entries=[entry]), None, "Asia/Almaty", language)
+        assert html_problems(shown) == [] and len(shown) <= 4096
