@@ -238,10 +238,13 @@ def split_provenance(text: str) -> tuple[str, Provenance]:
 
 def parse_date(text: str) -> date:
     """`2026-12-03` or, as written locally, `03.12.2026` (`3.12.2026`)."""
-    if match := _LOCAL_DATE.fullmatch(text):
-        day, month, year = (int(part) for part in match.groups())
-        return date(year, month, day)
-    return date.fromisoformat(text)
+    try:
+        if match := _LOCAL_DATE.fullmatch(text):
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise BadArguments("error.bad_datetime") from error
 
 
 def parse_sethearing(text: str) -> HearingArgs:
@@ -250,8 +253,8 @@ def parse_sethearing(text: str) -> HearingArgs:
     match = _SETHEARING.match(text)
     if match is None:
         raise BadArguments("error.usage")
+    day = parse_date(match.group("date"))
     try:
-        day = parse_date(match.group("date"))
         hour, minute = (int(part) for part in match.group("time").split(":"))
         local_start = datetime.combine(day, time(hour, minute))
     except ValueError as error:

@@ -15,6 +15,7 @@ from telegram.ext import (
 
 from handlers.audit import AUDIT, audit, audit_pressed
 from handlers.calendar import calendar, calendar_pressed
+from handlers.changes import change_handlers
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -24,7 +25,7 @@ from handlers.conversation import (
     unknown_command,
 )
 from handlers.delivery_settings import digest, quiet
-from handlers.editing import addperson, setasylum, setdetention, sethearing, undo
+from handlers.editing import RECORD_CHANGES, addperson, undo
 from handlers.errors import on_error
 from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
@@ -76,9 +77,6 @@ COMMANDS = {
     "lang": lang_command,
     "calendar": calendar,
     "addperson": addperson,
-    "sethearing": sethearing,
-    "setasylum": setasylum,
-    "setdetention": setdetention,
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
@@ -104,6 +102,7 @@ def add_handlers(
     )
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
+    application.add_handlers(change_handlers({change.name: change for change in RECORD_CHANGES}))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

@@ -432,6 +432,14 @@ def describe_event(event: Event, language: str) -> str:
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
+def source_line(event: Event, language: str) -> str:
+    """Where a change comes from, for the editor's preview: its source, or that none was
+    given."""
+    if not event.source:
+        return t(language, "change.no_source")
+    return _source(event.source, language).strip()
+
+
 def render_push(
     changes: Sequence[Event], person: Person, language: str, spellings: Sequence[str] = ()
 ) -> str:

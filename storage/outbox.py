@@ -147,6 +147,16 @@ async def queue_deliveries(
     return int(result.rowcount or 0)
 
 
+async def count_told(*, session: AsyncSession, event: Event) -> int:
+    """How many active chats the push about `event` would reach, were it sent now (the same
+    rule as `queue_deliveries`): what an editor's preview says."""
+    person = await session.get(Person, event.person_id)
+    public = person is not None and person.visibility == Visibility.PUBLIC
+    told = told_of(person_id=event.person_id, public=public, changes=change_kinds([event.kind]))
+    statement = select(func.count()).select_from(Chat).where(col(Chat.active).is_(True), told)
+    return int((await session.exec(statement)).one())
+
+
 async def queue_watch_deliveries(*, session: AsyncSession, event: Event, now: datetime) -> int:
     """One pending delivery of the event (a person added) per chat watching for a name they
     match and not already owed it; returns how many were new (at most one per watch)."""

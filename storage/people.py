@@ -245,6 +245,8 @@ async def set_status(
     source: str | None,
     actor_id: int | None,
     grace: timedelta,
+    verification: str | None = None,
+    correction: bool = False,
 ) -> Event | None:
     """Change a person's asylum or detention status; None when it already is `status`."""
     assert person.id is not None
@@ -269,7 +271,9 @@ async def set_status(
         new={"status": status, "since": since},
         actor_id=actor_id,
         source=source,
+        verification=verification,
         grace=grace,
+        correction=correction,
     )
 
 
@@ -283,6 +287,8 @@ async def set_hearing(
     actor_id: int | None,
     grace: timedelta,
     source: str | None = None,
+    verification: str | None = None,
+    correction: bool = False,
 ) -> Event:
     """Move the person's next hearing to `local_start` (court's local time), or set a new one.
 
@@ -317,7 +323,9 @@ async def set_hearing(
         new=_hearing_value(hearing, case),
         actor_id=actor_id,
         source=source,
+        verification=verification,
         grace=grace,
+        correction=correction,
     )
 
 
@@ -416,16 +424,19 @@ class UndoResult:
     later: Event | None = None
 
 
-async def undo_last_change(*, session: AsyncSession, actor_id: int) -> UndoResult:
-    """Take back `actor_id`'s last change unless its push has started or a later change to
-    the same field stands (all in the caller's transaction).
+async def undo_last_change(
+    *, session: AsyncSession, actor_id: int, event_id: int | None = None
+) -> UndoResult:
+    """Take back `actor_id`'s last change (or their change `event_id`: an Undo button)
+    unless its push has started or a later change to the same field stands (all in the
+    caller's transaction).
 
     The change is cancelled by a conditional update (`expanded_at IS NULL AND NOT cancelled`)
     racing the outbox's own conditional claim, so exactly one of the two wins. The record's
     row is locked first, so a concurrent change to it is either seen here or made after.
     """
     for _ in range(UNDO_ATTEMPTS):
-        event = await _last_change(session, actor_id)
+        event = await _last_change(session, actor_id, event_id)
         if event is None:
             return UndoResult(UndoOutcome.NOTHING)
         if event.expanded_at is not None:
@@ -449,8 +460,9 @@ async def undo_last_change(*, session: AsyncSession, actor_id: int) -> UndoResul
     return UndoResult(UndoOutcome.NOTHING)
 
 
-async def _last_change(session: AsyncSession, actor_id: int) -> Event | None:
-    """The actor's latest change of a kind /undo takes back that is not taken back yet."""
+async def _last_change(session: AsyncSession, actor_id: int, event_id: int | None) -> Event | None:
+    """The actor's latest change (or change `event_id`) of a kind /undo takes back that is
+    not taken back yet."""
     statement = (
         select(Event)
         .where(
@@ -462,7 +474,40 @@ async def _last_change(session: AsyncSession, actor_id: int) -> Event | None:
         .limit(1)
         .execution_options(populate_existing=True)
     )
+    if event_id is not None:
+        statement = statement.where(col(Event.id) == event_id)
     return (await session.exec(statement)).first()
+
+
+async def make_correction(*, session: AsyncSession, event: Event, actor_id: int) -> bool:
+    """Keep a change but tell nobody of it (a typo fixed): it becomes a correction, unless its
+    push has started or it was taken back. The same conditional update as /undo's cancel
+    races the outbox's claim, so exactly one of the two wins."""
+    now = utcnow()
+    result = await session.exec(
+        update(Event)
+        .where(
+            col(Event.id) == event.id,
+            col(Event.expanded_at).is_(None),
+            col(Event.cancelled).is_(False),
+        )
+        .values(correction=True, expanded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    set_committed_value(event, "correction", True)
+    set_committed_value(event, "expanded_at", now)
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action="made_correction",
+            person_id=event.person_id,
+            detail=str(event.id),
+            at=now,
+        )
+    )
+    return True
 
 
 def _field_of(event: Event) -> str:

@@ -18,6 +18,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.app import build_application
 from bot.localapi import Chat, User
 from handlers.audit import AUDIT
+from handlers.changes import CHANGE_ACTIONS
 from handlers.context import SERVICES
 from handlers.following import FOLLOWING_ACTIONS
 from handlers.forget import FORGET, KEEP
@@ -59,8 +60,10 @@ PUBLIC_BUTTONS = (
     UNWATCH,
     FORGET,
     KEEP,
-    AUDIT,  # shows only: the reader's role is checked on every press (tests/test_audit.py)
 )
+# Buttons under an editor's change, and the audit's pages and candidates
+# (tests/test_audit.py): the role is checked again on every press.
+EDITOR_BUTTONS = (*CHANGE_ACTIONS, AUDIT)
 
 # What an allowed command answers with.
 ALLOWED = {
@@ -114,7 +117,7 @@ def test_every_editor_command_is_in_the_matrix() -> None:
 
 def test_every_button_is_known(database_url: str) -> None:
     application = build_application(settings_for("http://127.0.0.1:1", database_url))
-    known = [f"{prefix}:1" for prefix in PUBLIC_BUTTONS]
+    known = [f"{prefix}:1" for prefix in (*PUBLIC_BUTTONS, *EDITOR_BUTTONS)]
     for handler in application.handlers[0]:
         if isinstance(handler, CallbackQueryHandler):
             assert any(handler.check_update(_press(data)) for data in known), handler.pattern

@@ -8,7 +8,7 @@ SCRIPT = "\n".join(
         "/find kaisha",
         "/subscribe Qaisha Aqan",
         ":as editor",
-        "/sethearing Qaisha Aqan 2030-12-03 10:00 Zharkent district court",
+        "/sethearing Qaisha Aqan 2028-06-06 10:00 Zharkent district court",
         ":as dana",
         "/person Сайрагуль",
         ":wait 4",
@@ -39,13 +39,13 @@ def test_demo_shows_replies_and_the_push_in_the_followers_chat() -> None:
     assert result.returncode == 0, result.stderr
     assert "[bot → aigerim]\n    Found 1 person:\n    • Qaisha Aqan #1" in out
     assert "You now follow Qaisha Aqan #1" in out
-    assert "Saved for Qaisha Aqan #1: hearing set for Tue 3 Dec 2030, 10:00" in out
+    assert "Saved for Qaisha Aqan #1: hearing set for Tue 6 Jun 2028, 10:00" in out
     assert "Сайрагүл Сауытбай" in out  # Dana's card, in Russian
     push = out.split("[bot → aigerim]")[2]
-    assert "hearing set for Tue 3 Dec 2030, 10:00, Zharkent district court" in push
+    assert "hearing set for Tue 6 Jun 2028, 10:00, Zharkent district court" in push
     # The new commands, as the banner suggests them.
     assert "History of Qaisha Aqan #1" in out
-    assert "📎 casewatch.ics" in out and "DTSTART;TZID=Asia/Almaty:20301203T100000" in out
+    assert "📎 casewatch.ics" in out and "DTSTART;TZID=Asia/Almaty:20280606T100000" in out
     assert "You now follow every case in this city: Zharkent." in out
     assert "city: Zharkent — every change" in out
     assert "[bot, inline, cached 30 s, personal: True]\n    (1) Sairagul Sauytbay" in out

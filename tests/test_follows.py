@@ -486,21 +486,21 @@ async def test_buttons_choose_kinds_and_mute_in_place(bot: Story, database_url: 
     await bot.say(E2E_EDITOR, "/setasylum Qaisha Aqan refugee")
     await bot.api.wait_for_messages(BYSTANDER.id, 2)
     await eventually(lambda: _settled(database_url))
-    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2031-05-01 10:00")
+    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2028-05-01 10:00")
     told = await bot.api.wait_for_messages(FOLLOWER.id, 3)
     assert "hearing" in (told[2].text or "")
     assert await _delivered_to(database_url, FOLLOWER.id) == ["hearing_set"]
 
     muted = await _press_edits(bot, FOLLOWER, shown, "Mute")
     assert "🔕 Muted: nothing is sent until you unmute." in (muted.text or "")
-    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2031-05-02 10:00")
+    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2028-05-02 10:00")
     await bot.api.wait_for_messages(BYSTANDER.id, 4)
     await eventually(lambda: _settled(database_url))
     assert await _delivered_to(database_url, FOLLOWER.id) == ["hearing_set"]
 
     unmuted = await _press_edits(bot, FOLLOWER, muted, "Unmute")
     assert "Muted" not in (unmuted.text or "")
-    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2031-05-03 10:00")
+    await bot.say(E2E_EDITOR, "/sethearing Qaisha Aqan 2028-05-03 10:00")
     told = await bot.api.wait_for_messages(FOLLOWER.id, 4)
     assert "hearing" in (told[3].text or "")
     listing = await _press_edits(bot, FOLLOWER, unmuted, "Back to the list")
