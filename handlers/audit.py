@@ -74,7 +74,7 @@ async def audit(update: Update, context: CaseContext) -> None:
         if allowed and (who is None or found.person is not None):
             shown = await _load(session, found.person)
     if not allowed:
-        await reply(update, t(lang, "editor.refused"))
+        await reply(update, t(lang, "audit.refused"))
     elif shown is None:
         await _reply_unresolved(update, context, found, who, lang)
     else:
@@ -98,7 +98,7 @@ async def audit_pressed(update: Update, context: CaseContext) -> None:
         if allowed and not gone:
             shown = await _load(session, person, way, pressed.number(2))
     if not allowed:
-        await query.answer(t(lang, "editor.refused"))
+        await query.answer(t(lang, "audit.refused"))
     elif shown is None:
         await answer_gone(update)
     elif len(pressed.values) == 1:
