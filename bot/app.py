@@ -25,6 +25,7 @@ from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
 from bot.sender import NO_PREVIEW, Sender, SenderSettings
 from bot.settings import Settings
+from bot.stale_cases import ON_MONDAYS, STALE_CASES_JOB, WEEKLY_AT, send_stale_cases
 from bot.updates import ChatOrderedUpdateProcessor
 from handlers.alerts import OwnerAlerts
 from handlers.context import SERVICES, CaseContext, Services
@@ -103,6 +104,12 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=NAME_WATCHES_INTERVAL,
             first=FIRST_RUN,
             name=NAME_WATCHES_JOB,
+        )
+        application.job_queue.run_daily(
+            send_stale_cases,
+            time=WEEKLY_AT.replace(tzinfo=ZoneInfo(settings.casewatch_tz)),
+            days=ON_MONDAYS,
+            name=STALE_CASES_JOB,
         )
         application.job_queue.run_repeating(
             send_owner_alerts,

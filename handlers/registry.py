@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from handlers.admins import admins
+from handlers.audit import AUDIT, audit, audit_pressed
 from handlers.calendar import calendar, calendar_pressed
 from handlers.changes import change_buttons, typed_change
 from handlers.conversation import (
@@ -83,6 +84,7 @@ COMMANDS = {
     "undo": undo,
     "stats": stats,
     "admins": admins,
+    "audit": audit,
     "forget": forget_command,
     "import": import_command,
     "export": export_command,
@@ -130,6 +132,7 @@ def add_handlers(
     )
     application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
     application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
+    application.add_handler(CallbackQueryHandler(audit_pressed, pattern=f"^{AUDIT}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 
