@@ -209,6 +209,7 @@ async def test_an_owner_adds_an_editor_who_can_edit_at_once_and_loses_it_at_once
         added = await bot.say(OWNER, f"/admins add {BYSTANDER.id}")
         assert added.text == t("en", "admins.added", user=BYSTANDER.id, role="editor")
         assert "addperson" in _menu(bot, BYSTANDER) and "admins" not in _menu(bot, BYSTANDER)
+        assert {"addperson", "admins"} <= set(_menu(bot, OWNER))
         assert bot.api.commands_for(scope={"type": "chat", "chat_id": BYSTANDER.id})[0][
             "description"
         ] == t("ru", "menu.start")
