@@ -24,7 +24,7 @@ from handlers.conversation import (
     unknown_command,
 )
 from handlers.delivery_settings import digest, quiet
-from handlers.editing import RECORD_CHANGES, addperson, undo
+from handlers.editing import ADDPERSON, RECORD_CHANGES, add_anyway, addperson, undo
 from handlers.errors import on_error
 from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
@@ -38,6 +38,7 @@ from handlers.following import (
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.hearing_changes import HEARING_COMMANDS
 from handlers.history import history, history_pressed
 from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
@@ -100,7 +101,10 @@ def add_handlers(
     )
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
-    application.add_handlers(change_handlers({change.name: change for change in RECORD_CHANGES}))
+    changes = (*RECORD_CHANGES, *HEARING_COMMANDS)
+    application.add_handlers(
+        change_handlers({change.name: change for change in changes}, {ADDPERSON: add_anyway})
+    )
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

@@ -62,6 +62,9 @@ PUBLIC_BUTTONS = (
 )
 # Buttons under an editor's change: the role is checked again on every press.
 EDITOR_BUTTONS = CHANGE_ACTIONS
+# A second group: Telegram lets the bot say 20 things a minute in one group, fewer than the
+# refusals of two members trying every editor command.
+OTHER_GROUP = Chat(-1001234567890124, "supergroup", title="Relatives")
 
 # What an allowed command answers with.
 ALLOWED = {
@@ -69,11 +72,16 @@ ALLOWED = {
     "sethearing": "Saved for <b>",
     "setasylum": "Saved for <b>",
     "setdetention": "Saved for <b>",
+    "setverdict": "Saved for <b>",
+    "note": "Saved for <b>",
+    "cancelhearing": "Saved for <b>",
+    "held": "<b>",  # "<b>Name</b> #id has no scheduled hearing that has begun …"
     "setvisibility": "<b>",  # "<b>Name</b> #id is restricted now: …"
     "undo": "Taken back for <b>",
     "stats": "<b>Deliveries</b>",
 }
-CHANGES_NOTHING = frozenset({"stats"})
+# The person's only hearing is a month ahead: none has begun that /held could mark.
+CHANGES_NOTHING = frozenset({"stats", "held"})
 
 
 def editor_commands(person: str) -> dict[str, str]:
@@ -84,6 +92,10 @@ def editor_commands(person: str) -> dict[str, str]:
         "sethearing": f"/sethearing {person} {day} 10:00",
         "setasylum": f"/setasylum {person} refugee",
         "setdetention": f"/setdetention {person} released",
+        "setverdict": f"/setverdict {person}: acquitted",
+        "note": f"/note {person}: the court asked for a translator",
+        "cancelhearing": f"/cancelhearing {person}",
+        "held": f"/held {person} adjourned",
         "setvisibility": f"/setvisibility {person} restricted",
         "undo": "/undo",
         "stats": "/stats",
@@ -161,7 +173,7 @@ async def test_everyone_else_is_refused_and_nothing_changes(database_url: str) -
     refused = {
         "stranger": (STRANGER, None),
         "group administrator": (RUSSIAN, GROUP),
-        "group member": (KAZAKH, GROUP),
+        "group member": (KAZAKH, OTHER_GROUP),
         "owner taken out of ADMIN_IDS": (FOLLOWER, None),
     }
     async with story(database_url) as bot:  # restarted: ADMIN_IDS is the first editor only
