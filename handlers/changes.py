@@ -95,6 +95,11 @@ class Editor:
         """Today's date in the default time zone (ISO): when a status took effect."""
         return datetime.now(ZoneInfo(self.services.default_tz)).date().isoformat()
 
+    def made(self, args: ChangeArgs) -> dict[str, Any]:
+        """Who makes the change, its grace window and its provenance: the keywords every
+        storage change takes besides its own."""
+        return {"actor_id": self.user_id, "grace": self.services.grace, **provenance_of(args)}
+
 
 def provenance_of(args: ChangeArgs) -> dict[str, Any]:
     """The provenance keywords every storage change takes: source, verification, correction."""

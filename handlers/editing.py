@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from handlers.changes import ChangeCommand, Editor, ask, keep_waiting, provenance_of, take_back
+from handlers.changes import ChangeCommand, Editor, ask, keep_waiting, take_back
 from handlers.context import CaseContext, Services, command_args, language
 from handlers.i18n import t
 from handlers.parsing import (
@@ -111,9 +111,7 @@ async def _move_hearing(
         local_start=args.local_start,
         place=args.place,
         default_tz=editor.services.default_tz,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
+        **editor.made(args),
     )
 
 
@@ -142,9 +140,7 @@ def _status_change(field: StatusField) -> ChangeCommand[StatusArgs]:
             field=field,
             status=args.status,
             since=editor.today(),
-            actor_id=editor.user_id,
-            grace=editor.services.grace,
-            **provenance_of(args),
+            **editor.made(args),
         )
 
     parse = parse_setasylum if field == "asylum" else parse_setdetention

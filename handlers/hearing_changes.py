@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.changes import ChangeCommand, Editor, Unchangeable, provenance_of
+from handlers.changes import ChangeCommand, Editor, Unchangeable
 from handlers.parsing import (
     HeldArgs,
     NoteArgs,
@@ -23,13 +23,7 @@ from storage.people import add_note, cancel_hearing, mark_hearing_held, set_verd
 
 
 async def _cancel(session: AsyncSession, person: Person, args: WhoArgs, editor: Editor) -> Event:
-    event = await cancel_hearing(
-        session=session,
-        person=person,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
-    )
+    event = await cancel_hearing(session=session, person=person, **editor.made(args))
     if event is None:
         raise Unchangeable("hearing.none_to_cancel")
     return event
@@ -41,9 +35,7 @@ async def _held(session: AsyncSession, person: Person, args: HeldArgs, editor: E
         person=person,
         outcome=args.outcome,
         text=args.text,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
+        **editor.made(args),
     )
     if event is None:
         raise Unchangeable("hearing.none_held")
@@ -59,21 +51,12 @@ async def _verdict(
         verdict=args.verdict,
         sentence=args.sentence,
         default_tz=editor.services.default_tz,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
+        **editor.made(args),
     )
 
 
 async def _note(session: AsyncSession, person: Person, args: NoteArgs, editor: Editor) -> Event:
-    return await add_note(
-        session=session,
-        person=person,
-        text=args.text,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
-    )
+    return await add_note(session=session, person=person, text=args.text, **editor.made(args))
 
 
 HEARING_COMMANDS: tuple[ChangeCommand[Any], ...] = (

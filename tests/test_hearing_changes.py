@@ -18,7 +18,7 @@ from handlers.parsing import (
     parse_note,
     parse_setverdict,
 )
-from handlers.render import describe_event, render_person_card
+from handlers.render import describe_event, hearing_outcome, render_person_card
 from storage.engine import create_engine, session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import Case, Event, EventKind, Hearing, HearingStatus, Person, utcnow
@@ -38,7 +38,7 @@ from storage.people import (
 )
 from storage.reminders import queue_due_reminders
 from storage.timeline import load_value
-from tests.e2e import EDITOR, FOLLOWER, Story, answer_to, eventually, story
+from tests.e2e import EDITOR, FOLLOWER, STRANGER, Story, answer_to, eventually, story
 from tests.factories import change_hearing
 from tests.test_e2e import _next_month
 
@@ -111,6 +111,12 @@ def test_free_text_commands_say_what_is_wrong(parse: object, text: str, reason: 
     with pytest.raises(BadArguments) as refused:
         parse(text)  # type: ignore[operator]
     assert refused.value.reason == reason
+
+
+def test_a_held_hearings_outcome_reads_in_the_readers_language() -> None:
+    assert hearing_outcome("adjourned: no interpreter", "ru") == "отложено: no interpreter"
+    assert hearing_outcome("verdict", "kk") == "үкім жарияланды"
+    assert hearing_outcome("She testified.", "ru") == "She testified."  # as it was written
 
 
 # --- stored, and taken back ----------------------------------------------------------------
@@ -469,6 +475,12 @@ async def test_addperson_asks_before_a_second_person_of_the_name(database_url: s
         assert await _count(database_url, people) == before
 
         question = await bot.say(EDITOR, "/addperson Qaisha Aqan; Қайша Ақан")
+        # The role is checked again on the press: someone else's Yes adds nobody.
+        forged = await bot.api.user_presses(
+            STRANGER, question, question.callback_data[0], check_button=False
+        )
+        assert await answer_to(bot, forged) == "This command is for editors only."
+        assert await _count(database_url, people) == before
         added = await bot.press(EDITOR, question, question.callback_data[0])
         assert (added.text or "").startswith("Added <b>Qaisha Aqan</b>")
         again = await bot.api.user_presses(
