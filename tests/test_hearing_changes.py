@@ -170,6 +170,8 @@ async def test_cancel_then_undo_schedules_the_hearing_again_and_calendars_see_bo
         )
         assert event is not None and event.kind == EventKind.HEARING_CANCELLED
         assert await next_hearing(session=session, person_id=person.id or 0) is None
+    assert "заседание, назначенное на <b>" in describe_event(event, "ru")
+    assert "сот отырысы болдырылмады" in describe_event(event, "kk")
     cancelled = await _hearing_row(engine, hearing_id)
     assert cancelled.status == HearingStatus.CANCELLED
     assert cancelled.sequence == before.sequence + 1
@@ -416,11 +418,14 @@ async def test_setverdict_and_note_reach_followers_and_the_card_shows_the_verdic
         await bot.say(EDITOR, "/note Қайша Ақан\nThe court asked for a Kazakh interpreter.")
         note = await _push(bot, 3)
         card = await bot.say(FOLLOWER, "/person Qaisha Aqan")
+        history = await bot.say(FOLLOWER, "/history Qaisha Aqan")
     assert "verdict: <b>guilty of illegal border crossing</b>; sentence: 6 months" in verdict
     assert "https://azattyq.org/a/1" in verdict
     assert "note: The court asked for a Kazakh interpreter." in note
     assert "Verdict: guilty of illegal border crossing" in (card.text or "")
     assert "Sentence: 6 months" in (card.text or "")
+    assert "note: The court asked for a Kazakh interpreter." in (history.text or "")
+    assert "verdict: <b>guilty of illegal border crossing</b>" in (history.text or "")
 
 
 async def test_bad_input_gets_the_reason_and_the_usage(database_url: str) -> None:
