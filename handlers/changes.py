@@ -10,7 +10,7 @@ is told of.
 A waiting command (a choice, a question) is an `EditorDraft`: it survives a restart, is the
 editor's own, and is taken up once. A command that is not a change of one person's record
 (/addperson) may ask its question the same way (`keep_waiting`, `ask`), and is finished by
-its own callback when Yes is pressed (`change_handlers`' `asking`).
+its own callback when Yes is pressed (`change_buttons`' `asking`).
 """
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -23,16 +23,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler
 
 from handlers.buttons import Pressed, button_data
 from handlers.context import CaseContext, Services, command_args, language
-from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Provenance, Who
 from handlers.render import Spellings, listed_title, render_candidates, shown_name
 from handlers.render_preview import Preview, render_preview, render_undo
 from handlers.replies import (
+    CHANGE_ACTIONS,
+    DROP,
+    GO,
+    HUSH,
+    PICK,
+    UNDO,
     edit_in_place,
     read_press,
     reply,
@@ -48,13 +53,6 @@ from storage.outbox import count_told
 from storage.people import UndoOutcome, get_person, make_correction, undo_last_change
 from storage.timeline import claim_update, push_progress
 
-# Button actions (signed, handlers/buttons.py).
-PICK = "cpick"  # draft id, person id: finish the waiting command for this person
-GO = "cgo"  # draft id: yes, make the change asked about
-DROP = "cdrop"  # draft id: no, leave it
-UNDO = "cundo"  # event id: take this change back
-HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
-CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
 DRAFT = "change"  # the kind of draft a waiting change command is
 
 
@@ -126,32 +124,30 @@ class ChangeCommand(Generic[ArgsT]):
     doubt: Callable[[ArgsT, datetime, Services], dict[str, str] | None] | None = None
 
 
-def change_handlers(
+def typed_change(
+    command: ChangeCommand[Any],
+) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
+    """The callback of a change command typed by an editor."""
+
+    async def change(update: Update, context: CaseContext) -> None:
+        """An editor's change command, typed."""
+        await carry_out(update, context, command, command_args(update))
+
+    return change
+
+
+def change_buttons(
     commands: Mapping[str, ChangeCommand[Any]], asking: Mapping[str, Resume] | None = None
-) -> list[BaseHandler[Any, Any, Any]]:
-    """A command handler for each change command, and the handler of their buttons (and of
-    the Yes and No of the other commands `asking`, by name)."""
-
-    def typed(
-        command: ChangeCommand[Any],
-    ) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
-        async def change(update: Update, context: CaseContext) -> None:
-            """An editor's change command, typed."""
-            await carry_out(update, context, command, command_args(update))
-
-        return change
+) -> CallbackQueryHandler[Any, Any]:
+    """The handler of the change commands' buttons, and of the Yes and No of the other
+    commands `asking` first, by name (their role is checked in the guard group,
+    handlers/guards.py EDITOR_BUTTONS, and the button's own rights here)."""
 
     async def pressed(update: Update, context: CaseContext) -> None:
         """A button of a change: choose the person, confirm, undo, or make it a correction."""
         await _change_pressed(update, context, commands, asking or {})
 
-    new = filters.UpdateType.MESSAGE
-    handlers: list[BaseHandler[Any, Any, Any]] = [
-        CommandHandler(name, typed(command), filters=new) for name, command in commands.items()
-    ]
-    pattern = f"^({'|'.join(CHANGE_ACTIONS)}):"
-    handlers.append(CallbackQueryHandler(pressed, pattern=pattern))
-    return handlers
+    return CallbackQueryHandler(pressed, pattern=f"^({'|'.join(CHANGE_ACTIONS)}):")
 
 
 async def carry_out(
@@ -327,13 +323,6 @@ async def _change_pressed(
     pressed = await read_press(update, context)
     if pressed is None:
         return
-    query = update.callback_query
-    assert query is not None
-    async with session_scope(context.services.engine) as session:
-        allowed = await is_editor(session, update)
-    if not allowed:
-        await query.answer(t(language(update), "editor.refused"))
-        return
     if pressed.action in (UNDO, HUSH):
         await _event_pressed(update, context, pressed)
         return
@@ -389,45 +378,33 @@ async def _draft_pressed(
 
 
 async def _event_pressed(update: Update, context: CaseContext, pressed: Pressed) -> None:
-    """Undo the change, or make it a correction nobody is told of; the preview says so."""
+    """Undo the change, or make it a correction nobody is told of (only its own editor may);
+    the preview says what came of it."""
     query = update.callback_query
     assert query is not None
     lang = language(update)
     event_id, user_id = pressed.number(), _user_id(update)
     services = context.services
     async with session_scope(services.engine) as session:
-        if (
-            event_id is None
-            or user_id is None
-            or not await claim_update(session=session, update_id=update.update_id)
-        ):
+        event = await session.get(Event, event_id) if event_id is not None else None
+        if event is None or event.actor_id != user_id or user_id is None:
+            await query.answer(t(lang, "change.not_yours"))
+            return
+        if not await claim_update(session=session, update_id=update.update_id):
             await query.answer()
             return
+        markup = None
         if pressed.action == UNDO:
-            result = await undo_last_change(session=session, actor_id=user_id, event_id=event_id)
-            event = result.event
-            person = (
-                await get_person(session=session, person_id=event.person_id) if event else None
-            )
-            spellings = await read_spellings(session, [person])
-            progress = await push_progress(session=session, event=event) if event else None
-            text = render_undo(result, person, spellings, progress, services.default_tz, lang)
-            markup = None
-        else:
-            event = await session.get(Event, event_id)
-            hushed = (
-                event is not None
-                and event.actor_id == user_id
-                and await make_correction(session=session, event=event, actor_id=user_id)
-            )
-            if not hushed or event is None:
-                await query.answer(t(lang, "change.hush_too_late"))
-                return
+            text = await take_back(session, user_id, event.id, services.default_tz, lang)
+        elif await make_correction(session=session, event=event, actor_id=user_id):
             person = await get_person(session=session, person_id=event.person_id)
             assert person is not None
             preview = await _preview(session, person, event)
             text = render_preview(preview, services.default_tz, lang)
             markup = _preview_buttons(preview, services.button_key, lang)
+        else:
+            await query.answer(t(lang, "change.hush_too_late"))
+            return
     await query.answer()
     await edit_in_place(update, text, markup)
 

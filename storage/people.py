@@ -248,7 +248,8 @@ async def set_status(
     verification: str | None = None,
     correction: bool = False,
 ) -> Event | None:
-    """Change a person's asylum or detention status; None when it already is `status`."""
+    """Change a person's asylum or detention status; None when it already is `status`.
+    `verification`: how the change is known to be true (a `Verification`; None: not said)."""
     assert person.id is not None
     old = getattr(person, field)
     if old == status:

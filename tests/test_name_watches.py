@@ -127,7 +127,7 @@ async def test_a_found_name_a_list_or_an_id_is_not_offered_a_watch(bot: Story) -
     followed = await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
     assert (followed.text or "").startswith("You now follow")
     by_id = await bot.say(FOLLOWER, "/subscribe #999999")
-    assert by_id.callback_data == [] and "Nobody found" in (by_id.text or "")
+    assert by_id.callback_data == [] and by_id.text == "No person has the number #999999."
     unfollow = await bot.say(FOLLOWER, f"/unsubscribe {ZHANAR}")
     assert unfollow.callback_data == [] and "Nobody found" in (unfollow.text or "")
 
