@@ -26,7 +26,7 @@ from handlers.conversation import (
     unknown_command,
 )
 from handlers.delivery_settings import digest, quiet
-from handlers.editing import RECORD_CHANGES, addperson, undo
+from handlers.editing import ADDPERSON, RECORD_CHANGES, add_anyway, addperson, undo
 from handlers.errors import on_error
 from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
@@ -40,6 +40,7 @@ from handlers.following import (
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import role_guards
+from handlers.hearing_changes import HEARING_COMMANDS
 from handlers.history import history, history_pressed
 from handlers.import_export import IMPORT_CAPTION, export_command, import_command
 from handlers.inline import inline_query
@@ -63,6 +64,8 @@ FALLBACKS = 2
 # Commands act on new messages only: an edited command is never run again.
 NEW = filters.UpdateType.MESSAGE
 
+# The commands that change a person's record (handlers/changes.py).
+CHANGES = (*RECORD_CHANGES, *HEARING_COMMANDS)
 COMMANDS = {
     "start": start,
     "help": help_command,
@@ -79,7 +82,7 @@ COMMANDS = {
     "lang": lang_command,
     "calendar": calendar,
     "addperson": addperson,
-    **{change.name: typed_change(change) for change in RECORD_CHANGES},
+    **{change.name: typed_change(change) for change in CHANGES},
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
@@ -107,7 +110,9 @@ def add_handlers(
     application.add_handlers(role_guards(), group=GUARDS)
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
-    application.add_handler(change_buttons({change.name: change for change in RECORD_CHANGES}))
+    application.add_handler(
+        change_buttons({change.name: change for change in CHANGES}, {ADDPERSON: add_anyway})
+    )
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

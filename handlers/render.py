@@ -18,6 +18,7 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
 
 from handlers.i18n import LANGUAGES, key_for, t
+from handlers.parsing import OUTCOME_WORDS
 from handlers.writing import kazakh_ablative, reader_name, same_place
 from storage.following import Following, chosen_kinds
 from storage.history import PersonHearings
@@ -517,9 +518,42 @@ def describe_change(change: NetChange, language: str) -> str:
         )
     if kind == EventKind.PERSON_ADDED:
         return t(language, "event.person_added")
+    if kind in (EventKind.HEARING_CANCELLED, EventKind.HEARING_HELD) and new.get("starts_at"):
+        return _describe_hearing_end(kind, new, language)
+    if kind == EventKind.VERDICT and "verdict" in new:
+        text = t(language, "event.verdict", text=_verdict_text(new, language))
+        if old.get("verdict") or old.get("sentence"):
+            text += " " + t(language, "event.was", old=_verdict_text(old, language))
+        return text
     if kind == EventKind.REMINDER:
         return _describe_reminder(change.last, new, language)
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
+
+
+def _describe_hearing_end(kind: EventKind, value: dict[str, Any], language: str) -> str:
+    """`hearing of Thu 3 Dec 2026, 10:00 cancelled.`, `… held: adjourned. <i>text</i>`."""
+    when = _hearing_when(value, language)
+    if kind == EventKind.HEARING_CANCELLED:
+        return t(language, "event.hearing_cancelled_on", when=when)
+    text = t(language, f"event.held_{value.get('outcome')}", when=when)
+    return f"{text} <i>{escape(value['text'])}</i>" if value.get("text") else text
+
+
+def _verdict_text(value: dict[str, Any], language: str) -> str:
+    """`<b>guilty</b>; sentence: 6 months`."""
+    text = f"<b>{escape(value.get('verdict') or '—')}</b>"
+    if sentence := value.get("sentence"):
+        text += "; " + t(language, "event.sentence", value=escape(sentence))
+    return text
+
+
+def hearing_outcome(outcome: str, language: str) -> str:
+    """A held hearing's outcome as stored (`adjourned: text`), its kind in the reader's
+    language (`отложено: text`)."""
+    word, colon, text = outcome.partition(":")
+    if word not in OUTCOME_WORDS:
+        return escape(outcome)
+    return t(language, f"outcome.{word}") + (f":{escape(text)}" if colon else "")
 
 
 def render_push(
@@ -776,7 +810,7 @@ def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool)
     if gone_by or hearing.status != HearingStatus.SCHEDULED:
         line += " — " + t(language, f"hearing_status.{hearing.status}")
     if hearing.outcome:
-        line += f": <i>{escape(hearing.outcome)}</i>"
+        line += f": <i>{hearing_outcome(hearing.outcome, language)}</i>"
     return f"• {line}"
 
 

@@ -127,12 +127,19 @@ class Use:
     changes: bool | None  # whether an allowed use changes the database; None: not judged
 
 
-# In the order one person might send them (/undo takes back the /setdetention before it).
+# In the order one person might send them (/undo takes back the /cancelhearing before it).
 MATRIX = (
     Use("addperson", "/addperson {person}", EDITORS, "Added <b>", True),
     Use("sethearing", "/sethearing {person} {day} 10:00", EDITORS, "Saved for <b>", True),
     Use("setasylum", "/setasylum {person} refugee", EDITORS, "Saved for <b>", True),
     Use("setdetention", "/setdetention {person} released", EDITORS, "Saved for <b>", True),
+    Use("setverdict", "/setverdict {person}: acquitted", EDITORS, "Saved for <b>", True),
+    Use(
+        "note", "/note {person}: the court asked for a translator", EDITORS, "Saved for <b>", True
+    ),
+    Use("cancelhearing", "/cancelhearing {person}", EDITORS, "Saved for <b>", True),
+    # The person's only hearing is a month ahead: none has begun that /held could mark.
+    Use("held", "/held {person} adjourned", EDITORS, "<b>", False),
     Use("setvisibility", "/setvisibility {person} restricted", EDITORS, "<b>", True),
     Use("undo", "/undo", EDITORS, "Taken back for <b>", True),
     Use("stats", "/stats", EDITORS, "<b>Deliveries</b>", False),
