@@ -262,7 +262,7 @@ async def test_a_chat_gets_the_hearings_of_whom_it_follows_by_name_court_city_or
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Story]:
-    async with story(database_url) as running_story:
+    async with story(database_url, notify_grace_seconds=300) as running_story:
         yield running_story
 
 

@@ -615,10 +615,15 @@ async def test_fifty_failures_make_one_owner_summary(bot: Story, database_url: s
     await bot.say(EDITOR, "/help")  # the owner has a chat with the bot
     await _change(bot)
 
-    async def all_dead() -> bool:
-        return [d.state for d in await _deliveries(database_url)] == ["dead"] * 50
+    alerts = bot.application.bot_data[SERVICES].alerts
 
-    await eventually(all_dead)
+    async def all_dead_and_noted() -> bool:
+        # Each is noted for the owners just after its death is committed.
+        noted = alerts._pending.get(EDITOR.id, {}).get(AlertKind.DEAD_LETTER)
+        dead = [d.state for d in await _deliveries(database_url)] == ["dead"] * 50
+        return dead and noted is not None and noted.count == 50
+
+    await eventually(all_dead_and_noted)
     assert len(bot.api.messages_to(EDITOR.id)) == 2  # /help and "Saved": no alert yet
     await _owner_summaries(bot)
     await _owner_summaries(bot)  # nothing new since: nothing sent
