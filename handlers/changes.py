@@ -43,7 +43,13 @@ from storage.drafts import save_draft, take_draft
 from storage.engine import session_scope
 from storage.models import Event, Person, utcnow
 from storage.outbox import count_told
-from storage.people import UndoOutcome, get_person, make_correction, undo_last_change
+from storage.people import (
+    UNDOABLE,
+    UndoOutcome,
+    get_person,
+    make_correction,
+    undo_last_change,
+)
 from storage.timeline import claim_update, push_progress
 
 # Button actions (signed, handlers/buttons.py).
@@ -260,18 +266,20 @@ def _preview_buttons(preview: Preview, key: bytes, lang: str) -> InlineKeyboardM
     event = preview.event
     if event is None:
         return None
-    row = [
-        InlineKeyboardButton(
-            t(lang, "change.undo"), callback_data=button_data(key, UNDO, event.id)
+    row = []
+    if event.kind in UNDOABLE:  # a field changed by guided editing is changed back the same way
+        row.append(
+            InlineKeyboardButton(
+                t(lang, "change.undo"), callback_data=button_data(key, UNDO, event.id)
+            )
         )
-    ]
     if not event.correction:
         row.append(
             InlineKeyboardButton(
                 t(lang, "change.hush"), callback_data=button_data(key, HUSH, event.id)
             )
         )
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup([row]) if row else None
 
 
 async def _change_pressed(

@@ -19,6 +19,7 @@ EDITOR_COMMANDS = (
     "setvisibility",
     "undo",
     "stats",
+    "edit",
 )
 # Viewers see restricted records and the audit, and change nothing; owners and editors too.
 # (Each tier's commands are added here as they are built.)

@@ -38,6 +38,7 @@ from handlers.following import (
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import EDITOR_COMMANDS, editors_only
+from handlers.guided import GUIDED_ACTIONS, cancel, edit, guided_pressed, typed_value
 from handlers.history import history, history_pressed
 from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
@@ -80,6 +81,7 @@ COMMANDS = {
     "undo": undo,
     "stats": stats,
     "forget": forget_command,
+    "edit": edit,
 }
 
 
@@ -101,6 +103,13 @@ def add_handlers(
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handlers(change_handlers({change.name: change for change in RECORD_CHANGES}))
+    # Guided editing: /cancel answers everyone; a typed message is a value only while the
+    # sender's edit waits for one (otherwise it goes on to the plain-text answer).
+    application.add_handler(CommandHandler("cancel", cancel, filters=NEW))
+    application.add_handler(
+        CallbackQueryHandler(guided_pressed, pattern=f"^({'|'.join(GUIDED_ACTIONS)}):")
+    )
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NEW, typed_value))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

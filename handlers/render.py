@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from html import escape, unescape
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -29,7 +29,9 @@ from storage.models import (
     HearingStatus,
     NameWatch,
     Person,
+    RelationKind,
     SubscriptionScope,
+    Visibility,
 )
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
@@ -354,6 +356,27 @@ def _case_line(card: PersonCard, language: str) -> str | None:
     return "\n".join([line, *details])
 
 
+def _record_lines(card: PersonCard, language: str) -> list[str]:
+    """The case's lawyer and the case it appeals; the person's co-defendants and relatives
+    (public people only: a card never names a restricted one)."""
+    lines = []
+    case = card.case
+    if case is not None and case.lawyer:
+        lines.append(t(language, "card.lawyer", value=escape(case.lawyer)))
+    if (appealed := card.appealed) is not None:
+        parts = [escape(part) for part in (appealed.case_number, appealed.court) if part]
+        lines.append(t(language, "card.appeal_of", case=", ".join(parts) or f"#{appealed.id}"))
+    for kind in RelationKind:
+        related = [
+            escape(r.other.name) + f" #{r.other.id}" + (f" ({escape(r.note)})" if r.note else "")
+            for r in card.relations
+            if r.kind == kind and r.other.visibility == Visibility.PUBLIC
+        ]
+        if related:
+            lines.append(t(language, f"card.{kind}", people=", ".join(related)))
+    return lines
+
+
 def render_hearing_slot(slot: HearingSlot, language: str) -> str:
     """`3 Dec 2026, 10:00, Zharkent district court`."""
     assert slot.hearing.starts_at is not None
@@ -375,6 +398,7 @@ def render_person_card(card: PersonCard, language: str, link: str | None = None)
     lines.append(_status_line(person, "asylum", language))
     if case_line := _case_line(card, language):
         lines.append(case_line)
+    lines.extend(_record_lines(card, language))
     if card.next_hearing:
         when = render_hearing_slot(card.next_hearing, language)
         lines.append(t(language, "card.next_hearing", when=when))
@@ -427,9 +451,47 @@ def describe_event(event: Event, language: str) -> str:
         )
     if kind == EventKind.PERSON_ADDED:
         return t(language, "event.person_added")
+    if kind == EventKind.RECORD_CHANGED:
+        return t(language, "event.record_changed", text=_describe_record_change(new, language))
     if kind == EventKind.REMINDER:
         return _describe_reminder(event, new, language)
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
+
+
+def _record_value(field: str, value: object, language: str) -> str:
+    """One value of a record's field as a reader sees it (HTML-escaped)."""
+    if isinstance(value, dict):
+        if field == "appeal":
+            stage = value.get("stage")
+            parts = [record_word("stage.", stage, language) if stage else None]
+            parts.append(escape(value["court"]) if value.get("court") else None)
+            return ", ".join(part for part in parts if part) or "—"
+        note = f" ({escape(str(value['note']))})" if value.get("note") else ""
+        return f"{escape(str(value.get('name')))} #{value.get('person_id')}{note}"
+    if field == "stage":
+        return record_word("stage.", str(value), language)
+    if field in ("citizenship", "location"):
+        return country_name(str(value), language)
+    return escape(str(value))
+
+
+def _describe_record_change(value: dict[str, Any], language: str) -> str:
+    """`court: Zharkent district court → Almaty regional court`, the field's name translated;
+    a value added or removed says so."""
+    field = str(value.get("field", ""))
+    name = t(language, f"record.{field}")
+    old, new = value.get("old"), value.get("new")
+    if old is None:
+        return t(language, "record.added", field=name, new=_record_value(field, new, language))
+    if new is None:
+        return t(language, "record.removed", field=name, old=_record_value(field, old, language))
+    return t(
+        language,
+        "record.changed",
+        field=name,
+        old=_record_value(field, old, language),
+        new=_record_value(field, new, language),
+    )
 
 
 def source_line(event: Event, language: str) -> str:
