@@ -22,6 +22,7 @@ from handlers.context import SERVICES
 from handlers.following import FOLLOWING_ACTIONS
 from handlers.forget import FORGET, KEEP
 from handlers.guards import EDITOR_COMMANDS
+from handlers.guided import GUIDED_ACTIONS
 from handlers.i18n import language_of, t
 from handlers.language import LANG
 from handlers.name_watches import UNWATCH, WATCH
@@ -61,7 +62,7 @@ PUBLIC_BUTTONS = (
     KEEP,
 )
 # Buttons under an editor's change: the role is checked again on every press.
-EDITOR_BUTTONS = CHANGE_ACTIONS
+EDITOR_BUTTONS = (*CHANGE_ACTIONS, *GUIDED_ACTIONS)
 
 # What an allowed command answers with.
 ALLOWED = {
@@ -72,6 +73,7 @@ ALLOWED = {
     "setvisibility": "<b>",  # "<b>Name</b> #id is restricted now: …"
     "undo": "Taken back for <b>",
     "stats": "<b>Deliveries</b>",
+    "edit": "✏️ Editing <b>",
 }
 CHANGES_NOTHING = frozenset({"stats"})
 
@@ -87,6 +89,7 @@ def editor_commands(person: str) -> dict[str, str]:
         "setvisibility": f"/setvisibility {person} restricted",
         "undo": "/undo",
         "stats": "/stats",
+        "edit": f"/edit {person}",
     }
 
 
