@@ -36,6 +36,7 @@ from storage.models import (
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
+from storage.records import APPEAL, CASE_FIELDS, PERSON_FIELDS, SPELLING
 from storage.reminders import offset_of
 from storage.timeline import load_value
 
@@ -458,6 +459,12 @@ def describe_event(event: Event, language: str) -> str:
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
+# The fields a record_changed event names, each with its translated name (`record.<field>`).
+_RECORD_FIELDS = frozenset(
+    [*PERSON_FIELDS, *CASE_FIELDS, SPELLING, APPEAL, *(kind.value for kind in RelationKind)]
+)
+
+
 def _record_value(field: str, value: object, language: str) -> str:
     """One value of a record's field as a reader sees it (HTML-escaped)."""
     if isinstance(value, dict):
@@ -478,7 +485,9 @@ def _record_value(field: str, value: object, language: str) -> str:
 def _describe_record_change(value: dict[str, Any], language: str) -> str:
     """`court: Zharkent district court → Almaty regional court`, the field's name translated;
     a value added or removed says so."""
-    field = str(value.get("field", ""))
+    field = value.get("field")
+    if field not in _RECORD_FIELDS:  # written before fields were named: its text, if any
+        return escape(str(value.get("text", "")))
     name = t(language, f"record.{field}")
     old, new = value.get("old"), value.get("new")
     if old is None:
