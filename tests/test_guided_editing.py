@@ -158,12 +158,15 @@ async def test_an_appeal_is_a_new_case_whose_hearing_reaches_person_and_court_fo
         assert "Type the court" in (court.text or "")
         preview = await _skip_source_and_level(bot, await bot.say(EDITOR, "Almaty regional court"))
         assert "appeal" in (preview.text or "")
+        # The follower is told of the appeal (after the reply to /subscribe) ...
+        told = await bot.api.wait_for_messages(FOLLOWER.id, 2)
+        assert "appeal, Almaty regional court" in (told[-1].text or "")
         followed = await bot.say(BYSTANDER, "/subscribe court Almaty regional court")
         assert "Almaty regional court" in (followed.text or "")
-        told = len(bot.api.messages_to(FOLLOWER.id))
         await bot.say(EDITOR, f"/sethearing Qaisha Aqan {day:%d.%m.%Y} 10:00")
-        to_follower = await bot.api.wait_for_messages(FOLLOWER.id, told + 2)
-        assert any("hearing" in (m.text or "") for m in to_follower[told:])
+        # ... and of its hearing, as is the follower of the appeal's court.
+        to_follower = await bot.api.wait_for_messages(FOLLOWER.id, 3)
+        assert "hearing" in (to_follower[-1].text or "")
         bystander = await bot.api.wait_for_messages(BYSTANDER.id, 2)
         assert "Qaisha Aqan" in (bystander[-1].text or "")
         card = await bot.say(FOLLOWER, "/person Qaisha Aqan")
