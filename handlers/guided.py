@@ -48,6 +48,7 @@ from storage.models import (
     AsylumStatus,
     CaseStage,
     DetentionStatus,
+    EditorDraft,
     Event,
     Person,
     RelationKind,
@@ -403,16 +404,30 @@ class Step:
     def chat_id(self) -> int:
         return self.update.effective_chat.id if self.update.effective_chat else 0
 
-    async def save(self, session: AsyncSession, **changes: Any) -> int:
-        """The next step: the draft taken up, and saved again (a new id) with `changes`;
-        `StepGone` if another update took it up first."""
-        if self.draft_id is not None and not await take_draft(
+    async def find(self, session: AsyncSession) -> EditorDraft | None:
+        """The editor's edit in this chat: the one this step answers, or the latest."""
+        return await find_draft(
             session=session,
             user_id=self.user_id,
             chat_id=self.chat_id,
             kind=EDIT,
             draft_id=self.draft_id,
-        ):
+        )
+
+    async def take(self, session: AsyncSession) -> dict[str, Any] | None:
+        """The state of the draft this step answers, which is deleted (None: taken already)."""
+        return await take_draft(
+            session=session,
+            user_id=self.user_id,
+            chat_id=self.chat_id,
+            kind=EDIT,
+            draft_id=self.draft_id or 0,
+        )
+
+    async def save(self, session: AsyncSession, **changes: Any) -> int:
+        """The next step: the draft taken up, and saved again (a new id) with `changes`;
+        `StepGone` if another update took it up first."""
+        if self.draft_id is not None and await self.take(session) is None:
             raise StepGone
         self.state = {**self.state, **changes}
         draft = await save_draft(
@@ -487,9 +502,7 @@ async def typed_value(update: Update, context: CaseContext) -> None:
     value. Any other text goes where it would have gone (the plain-text answer)."""
     step = Step(update, context)
     async with session_scope(context.services.engine) as session:
-        draft = await find_draft(
-            session=session, user_id=step.user_id, chat_id=step.chat_id, kind=EDIT
-        )
+        draft = await step.find(session)
         state = draft_state(draft) if draft is not None else {}
         waiting = draft is not None and state.get("step") in TYPED_STEPS
         allowed = waiting and await is_editor(session, update)
@@ -581,13 +594,7 @@ async def _value_given(session: AsyncSession, step: Step, value: Any) -> Answer 
 async def _finish(step: Step) -> None:
     """The change, made as if typed (handlers/changes.py), once: the draft is taken up first."""
     async with session_scope(step.context.services.engine) as session:
-        state = await take_draft(
-            session=session,
-            user_id=step.user_id,
-            chat_id=step.chat_id,
-            kind=EDIT,
-            draft_id=step.draft_id or 0,
-        )
+        state = await step.take(session)
     if state is None:
         return
     command, text = change_for(state)
@@ -606,13 +613,7 @@ async def guided_pressed(update: Update, context: CaseContext) -> None:
     try:
         async with session_scope(context.services.engine) as session:
             allowed = await is_editor(session, update)
-            draft = await find_draft(
-                session=session,
-                user_id=step.user_id,
-                chat_id=step.chat_id,
-                kind=EDIT,
-                draft_id=step.draft_id or 0,
-            )
+            draft = await step.find(session) if step.draft_id is not None else None
             if allowed and draft is not None:
                 step.state = draft_state(draft)
                 answer = await _press(session, step, pressed)
