@@ -221,8 +221,9 @@ async def _relation_row(
     return (await session.exec(statement)).first()
 
 
-# What an appeal takes over from the case it appeals; the verdict stays with that case.
-_CARRIED_OVER = ("city", "tz", "charge", "lawyer")
+# What an appeal takes over from the case it appeals. The verdict stays with that case, and
+# so does the city: a higher court usually sits elsewhere (`city` says where, if known).
+_CARRIED_OVER = ("tz", "charge", "lawyer")
 
 
 async def start_appeal(

@@ -263,9 +263,9 @@ async def test_an_appeal_is_followed_by_the_persons_followers_and_the_new_courts
     )
     async with session_scope(engine) as session:
         cases = (await session.exec(select(Case).order_by(col(Case.id)))).all()
-        assert [(c.court, c.appeal_of, c.charge) for c in cases] == [
-            ("court in Zharkent", None, "border crossing"),
-            ("Almaty regional court", cases[0].id, "border crossing"),
+        assert [(c.court, c.city, c.appeal_of, c.charge) for c in cases] == [
+            ("court in Zharkent", "Zharkent", None, "border crossing"),
+            ("Almaty regional court", None, cases[0].id, "border crossing"),
         ]
         await expand_due_events(session=session, now=utcnow() + timedelta(minutes=1))
         hearing = (
