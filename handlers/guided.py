@@ -99,6 +99,7 @@ MAX_LENGTHS = {
     "location": 200,
     APPEAL: 200,
 }
+MAX_NOTE = 200  # of a relation: "sister", "the same border crossing"
 EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -152,7 +153,7 @@ class Answer:
 # --- parsing: pure ------------------------------------------------------------------------
 
 
-def parse_typed(field_name: str, choice: str | None, text: str) -> Any:
+def parse_typed(field_name: str, text: str) -> Any:
     """A typed value of a field, checked and tidied (None: cleared); `BadArguments` with the
     reason otherwise. A relation is `{"who": …, "note": …}`, its person found afterwards."""
     text = text.strip()
@@ -164,17 +165,19 @@ def parse_typed(field_name: str, choice: str | None, text: str) -> Any:
     if field_name == "relation":
         who, _, note = text.partition(":")
         note = " ".join(note.split())
-        if len(note) > MAX_LENGTHS["origin"]:
+        if len(note) > MAX_NOTE:
             raise BadArguments("error.too_long")
         return {"who": parse_who(who).label, "note": note or None}
-    if text == CLEAR and field_name != APPEAL:
+    if text == CLEAR:
+        if field_name == APPEAL:  # an appeal is heard by some court
+            raise BadArguments("error.usage")
         return None
     if field_name == "birth_year":
         return parse_birth_year(text)
     value = " ".join(text.split())
     if not value:
         raise BadArguments("error.usage")
-    if len(value) > MAX_LENGTHS.get(field_name, 200):
+    if len(value) > MAX_LENGTHS[field_name]:
         raise BadArguments("error.too_long")
     return value
 
@@ -543,7 +546,7 @@ async def _answer_typed(step: Step, text: str) -> Answer | None:
         async with session_scope(step.context.services.engine) as session:
             draft_id = await step.save(session, step="level", source=source)
         return render_level_question(draft_id, step.key, step.lang)
-    value = parse_typed(state["field"], state.get("choice"), text)
+    value = parse_typed(state["field"], text)
     async with session_scope(step.context.services.engine) as session:
         if state["field"] == "relation":
             value = await _relation_value(session, step, value)

@@ -1,14 +1,17 @@
 """/edit end to end: a person, a field, a value by buttons or typed, a source, a level, and the
 same preview as the typed commands; /cancel; a restart in the middle; rights at every step."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, select
 
 from bot.localapi import SentMessage, User
+from handlers.guided import parse_birth_year, parse_source, parse_typed
 from handlers.i18n import t
+from handlers.parsing import BadArguments
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, Case, Event, EventKind, Person, Role
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, STRANGER, Story, answer_to, eventually, story
@@ -273,3 +276,39 @@ async def _no_change(database_url: str) -> bool:
     return EventKind.RECORD_CHANGED not in [
         e.kind for e in await _events(database_url, person.id or 0)
     ]
+
+
+def test_typed_values_are_tidied_and_checked() -> None:
+    assert parse_typed("court", "  Almaty   regional court ") == "Almaty regional court"
+    assert parse_typed("lawyer", "-") is None  # cleared
+    assert parse_typed("hearing", "3.12.2026  10:00 room 4") == "3.12.2026 10:00 room 4"
+    assert parse_typed("relation", "#12: sister") == {"who": "#12", "note": "sister"}
+    assert parse_typed("relation", "Murager Alimuly") == {"who": "Murager Alimuly", "note": None}
+    assert parse_birth_year("1987", date(2026, 1, 1)) == 1987
+    assert parse_source(" https://example.org/a ") == "https://example.org/a"
+    for field, text, reason in [
+        ("hearing", "31.02.2030 10:00", "error.bad_datetime"),
+        ("hearing", "tomorrow", "error.usage"),
+        ("birth_year", "87", "guided.bad_year"),
+        ("birth_year", "2090", "guided.bad_year"),
+        ("city", "x" * 101, "error.too_long"),
+        ("spelling", "#12", "error.name_hash"),
+        ("appeal", "-", "error.usage"),
+    ]:
+        with pytest.raises(BadArguments) as refused:
+            parse_typed(field, text)
+        assert refused.value.reason == reason, (field, text)
+    for text in ("example.org/a", "see https://example.org/a", "skip"):
+        with pytest.raises(BadArguments):
+            parse_source(text)
+
+
+async def test_a_hearing_date_in_the_past_is_asked_about_first(database_url: str) -> None:
+    async with story(database_url) as bot:
+        fields = await bot.say(EDITOR, "/edit Murager Alimuly")
+        await _press(bot, fields, "Hearing date")
+        asked = await bot.say(EDITOR, "03.12.2020 10:00")
+        question = await _skip_source_and_level(bot, asked)
+        assert "is in the past" in (question.text or "")
+        preview = await _press(bot, question, t("en", "change.go"))
+        assert (preview.text or "").startswith("Saved for <b>Murager Alimuly</b>")
