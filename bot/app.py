@@ -25,14 +25,15 @@ from bot.pacing import Limits, Pacer, PacingRateLimiter
 from bot.reminders import FIRST_SCAN_SECONDS, REMINDERS_JOB, scan_reminders
 from bot.sender import NO_PREVIEW, Sender, SenderSettings
 from bot.settings import Settings
+from bot.stale_cases import ON_MONDAYS, STALE_CASES_JOB, WEEKLY_AT, send_stale_cases
 from bot.updates import ChatOrderedUpdateProcessor
 from handlers.alerts import OwnerAlerts
 from handlers.context import SERVICES, CaseContext, Services
-from handlers.i18n import LANGUAGES, language_of
-from handlers.language import set_command_menu
+from handlers.i18n import LANGUAGES
+from handlers.language import refresh_command_menu, set_command_menu
 from handlers.registry import COMMANDS, add_handlers
 from handlers.who import KnownNames
-from storage.admins import editors_languages, sync_owners
+from storage.admins import menu_roles, sync_owners
 from storage.engine import create_engine, session_scope
 from storage.secrets import BUTTONS, CALENDAR, shared_secret
 
@@ -103,6 +104,12 @@ def build_application(settings: Settings) -> CaseApplication:
             interval=NAME_WATCHES_INTERVAL,
             first=FIRST_RUN,
             name=NAME_WATCHES_JOB,
+        )
+        application.job_queue.run_daily(
+            send_stale_cases,
+            time=WEEKLY_AT.replace(tzinfo=ZoneInfo(settings.casewatch_tz)),
+            days=ON_MONDAYS,
+            name=STALE_CASES_JOB,
         )
         application.job_queue.run_repeating(
             send_owner_alerts,
@@ -189,17 +196,16 @@ async def start_services(settings: Settings) -> Services:
 
 
 async def _set_command_menus(application: CaseApplication) -> None:
-    """Everyone's command menu in each language; and each owner's and editor's own menu (their
-    commands too) in their chat, in its language (/lang sets it again when that changes)."""
+    """Everyone's command menu in each language; and each owner's, editor's and viewer's own
+    menu (their tier's commands too) in their chat, in its language (/lang and /admins set it
+    again when that changes)."""
     services: Services = application.bot_data[SERVICES]
     for language in LANGUAGES:
         await set_command_menu(application.bot, services.commands, language)
     async with session_scope(services.engine) as session:
-        editors = await editors_languages(session=session)
-    for user_id, stored in editors:
-        await set_command_menu(
-            application.bot, services.commands, language_of(stored), chat=user_id, editor=True
-        )
+        holders = await menu_roles(session=session)
+    for user_id, stored, role in holders:
+        await refresh_command_menu(application.bot, services.commands, user_id, stored, role)
 
 
 @asynccontextmanager

@@ -1,4 +1,4 @@
-"""The `casewatch` command line: run, demo, seed, db upgrade.
+"""The `casewatch` command line: run, demo, seed, db upgrade, import, export.
 
 A start-up failure the operator can fix is one line on standard error,
 `casewatch: <what is wrong; what to do>`, and exit code 2: never a traceback, never the token.
@@ -8,13 +8,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import textwrap
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -26,12 +27,25 @@ from bot.demo import run_demo
 from bot.logs import configure_logging
 from bot.seed import DEMO_PEOPLE, seed_demo_records
 from bot.settings import DatabaseSettings, Settings
-from storage.engine import DatabaseUnavailable, create_engine, describe_database
+from handlers.import_export import file_problem, report_lines
+from storage.engine import DatabaseUnavailable, create_engine, describe_database, session_scope
 from storage.migrate import upgrade_database
+from storage.models import utcnow
+from storage.records_io import (
+    FORMATS,
+    ImportRejected,
+    ImportReport,
+    RecordsFileError,
+    export_records,
+    format_of,
+    import_records,
+    read_records,
+)
 
 log = logging.getLogger("casewatch")
 
 STARTUP_FAILED = 2
+ROWS_REFUSED = 1  # `import`: some rows of the file were refused, nothing was written
 INTERRUPTED = 130
 # Waits between attempts to reach the Bot API at start: 1, 2, 4 … 60, 60 … seconds.
 FIRST_RETRY_SECONDS = 1.0
@@ -117,6 +131,45 @@ def _parser() -> argparse.ArgumentParser:
         "people already there are left as they are, so running it twice changes nothing.",
         _environment_help(DATABASE_ENVIRONMENT, exit_zero="done"),
     ).set_defaults(handler=seed)
+    importing = _command(
+        commands,
+        "import",
+        "load records from a JSON or CSV file (all or nothing)",
+        "Applies the database migrations, then imports the people, cases and hearings of FILE "
+        "(JSON or CSV, told by its extension; the schema is in the README, Import and export). "
+        "Every row is checked first: if any is refused, each refused row is listed with the "
+        "reason and nothing is written. Importing the same file twice changes nothing. "
+        "Followers are told nothing unless --notify is given.",
+        _environment_help(
+            DATABASE_ENVIRONMENT
+            | {
+                "CASEWATCH_TZ": RUN_ENVIRONMENT["CASEWATCH_TZ"],
+                "NOTIFY_GRACE_SECONDS": "with --notify: how long changes wait (default 60)",
+            },
+            exit_zero="imported; 1 a row or more refused (each listed), nothing written",
+        ),
+    )
+    importing.add_argument("file", metavar="FILE", type=Path)
+    importing.add_argument(
+        "--notify", action="store_true", help="tell followers of the changes (as editors do)"
+    )
+    importing.add_argument(
+        "--format", choices=FORMATS, help="the file's format, when its name does not say"
+    )
+    importing.set_defaults(handler=import_file)
+    exporting = _command(
+        commands,
+        "export",
+        "write every record as JSON or CSV",
+        "Applies the database migrations, then writes every person (restricted ones "
+        "included) with their cases, hearings and relations, in order of id: JSON to "
+        "standard output unless told otherwise. `casewatch import` of the file gives back "
+        "the same records.",
+        _environment_help(DATABASE_ENVIRONMENT, exit_zero="written"),
+    )
+    exporting.add_argument("--format", choices=FORMATS, help="json (default) or csv")
+    exporting.add_argument("-o", "--output", metavar="FILE", type=Path, help="write to FILE")
+    exporting.set_defaults(handler=export_file)
     db = commands.add_parser("db", help="database maintenance")
     _command(
         db.add_subparsers(dest="db_command", required=True),
@@ -131,9 +184,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler: Callable[[], int] = args.handler
+    handler: Callable[..., int] = args.handler
     try:
-        return handler()
+        return handler(args) if handler in (import_file, export_file) else handler()
     except StartupError as error:
         for line in error.args:
             print(f"casewatch: {line}", file=sys.stderr)
@@ -183,6 +236,89 @@ def db_upgrade() -> int:
     _upgrade(settings.database_url)
     print(f"casewatch: {describe_database(settings.database_url)} is up to date")
     return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    file_format = args.format or format_of(path.name)
+    if file_format is None:
+        raise StartupError(
+            f"cannot tell the format of {path} from its name; add --format json|csv"
+        )
+    settings = _load(Settings)
+    configure_logging(token="")
+    try:
+        stream = path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise StartupError(f"cannot read {path} ({error.strerror})") from None
+    _upgrade(settings.database_url)
+    with stream:
+        try:
+            report = asyncio.run(_import(settings, stream, file_format, notify=args.notify))
+        except RecordsFileError as error:
+            raise StartupError(f"{path}: {file_problem(error, 'en')}") from None
+        except UnicodeDecodeError:
+            raise StartupError(f"{path} is not UTF-8 text; save it as UTF-8") from None
+        except ImportRejected as rejected:
+            for line in report_lines(rejected.report, "en"):
+                print(f"casewatch: {line}", file=sys.stderr)
+            return ROWS_REFUSED
+    for line in report_lines(report, "en"):
+        print(f"casewatch: {line}")
+    return 0
+
+
+def export_file(args: argparse.Namespace) -> int:
+    output: Path | None = args.output
+    file_format = args.format or (output and format_of(output.name)) or "json"
+    settings = _load(DatabaseSettings)
+    configure_logging(token="")
+    _upgrade(settings.database_url)
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as error:
+        raise StartupError(f"cannot write {output} ({error.strerror})") from None
+    try:
+        count = asyncio.run(_export(settings.database_url, stream, file_format))
+    except BrokenPipeError:  # `casewatch export | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        if output:
+            stream.close()
+    if output:
+        print(f"casewatch: {count} people written to {output}", file=sys.stderr)
+    return 0
+
+
+async def _import(
+    settings: Settings, stream: TextIO, file_format: str, *, notify: bool
+) -> ImportReport:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(engine) as session:
+            return await import_records(
+                session=session,
+                rows=read_records(stream, file_format),
+                actor_id=None,
+                default_tz=settings.casewatch_tz,
+                notify=notify,
+                grace=timedelta(seconds=settings.notify_grace_seconds),
+                now=utcnow(),
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _export(database_url: str, stream: TextIO, file_format: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        async with session_scope(engine) as session:
+            return await export_records(
+                session=session, out=stream, file_format=file_format, include_restricted=True
+            )
+    finally:
+        await engine.dispose()
 
 
 def _load(settings_class: type[SettingsT]) -> SettingsT:

@@ -27,6 +27,8 @@ DEMO_GRACE_SECONDS = 3.0
 REPLY_WAIT_SECONDS = 15.0
 # After the first message of an answer, how long the next one may take to be shown with it.
 MORE_REPLY_SECONDS = 0.5
+# Of a file the bot sends (an export, a calendar), the lines shown.
+DOCUMENT_LINES = 4
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ You are talking as: {", ".join(f"{p.key} ({p.role})" for p in PERSONAS.values())
 Type a message or command (/help). Terminal commands:
   :as NAME      talk as another person      :press N   press button N under the last reply
   :wait S       wait S seconds for pushes   :inline T  type "@bot T" in some chat (inline mode)
-  :quit         leave (Ctrl+D too)
+  :send F [C]   send file F with caption C  :quit      leave (Ctrl+D too)
 Changes reach followers after {DEMO_GRACE_SECONDS:.0f} s (NOTIFY_GRACE_SECONDS).
 Try: /find kaisha · /person Qaisha (then :press 2 for History) · /subscribe city Zharkent ·
      /subscriptions · /calendar · /lang ru · /start p1 · :inline Sairagul · /forget ·
@@ -68,9 +70,13 @@ def show(message: SentMessage) -> None:
     print(f"\n[bot {action} {who}]\n    {body}")
     if message.document is not None:
         print(f"    📎 {message.document_filename} ({len(message.document):,} bytes)")
-        for line in message.document.decode(errors="replace").splitlines():
-            if line.startswith(("SUMMARY", "DTSTART;", "STATUS")):
-                print(f"       {line}")
+        lines = message.document.decode(errors="replace").splitlines()
+        if (message.document_filename or "").endswith(".ics"):
+            lines = [line for line in lines if line.startswith(("SUMMARY", "DTSTART;", "STATUS"))]
+        for line in lines[:DOCUMENT_LINES]:
+            print(f"       {line[:100]}")
+        if len(lines) > DOCUMENT_LINES:
+            print(f"       … {len(lines) - DOCUMENT_LINES:,} more lines")
     rows = (message.reply_markup or {}).get("inline_keyboard") or []
     buttons = [button["text"] for row in rows for button in row]
     if buttons:
@@ -154,13 +160,31 @@ class TerminalChat:
             await self.press(int(argument))
         elif word == "inline" and argument.strip():
             await self.inline(argument.strip())
+        elif word == "send" and argument.strip():
+            await self.send_file(argument.strip())
         elif word == "wait":
             await asyncio.sleep(float(argument) if _is_number(argument) else 1.0)
         else:
             print(
                 f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, "
-                ":inline TEXT, :quit"
+                ":inline TEXT, :send FILE [caption], :quit"
             )
+
+    async def send_file(self, argument: str) -> None:
+        """Send a file from this computer, with a caption (`/import` for an import)."""
+        name, _, caption = argument.partition(" ")
+        path = Path(name)
+        try:
+            content = await asyncio.to_thread(_read_file, path)
+        except OSError as error:
+            print(f"cannot read {path}: {error.strerror or error}")
+            return
+        chat_id = self.persona.user.id
+        before = self._seen(chat_id)
+        await self.api.user_sends_document(
+            self.persona.user, None, path.name, content, caption.strip() or None
+        )
+        await self._wait_reply(chat_id, before, pressed=False)
 
     async def inline(self, query: str) -> None:
         """Inline mode: what the person would be offered typing `@bot query` in any chat."""
@@ -219,6 +243,10 @@ class TerminalChat:
         for answer in self.api.callback_answers[before[2] :]:
             if answer.text:
                 print(f"\n[bot, on the button] {answer.text}")
+
+
+def _read_file(path: Path) -> bytes:
+    return path.expanduser().read_bytes()
 
 
 def _is_number(text: str) -> bool:

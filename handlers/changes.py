@@ -8,7 +8,9 @@ when, with Undo and "Don't notify" buttons. `--silent` makes the change a correc
 is told of.
 
 A waiting command (a choice, a question) is an `EditorDraft`: it survives a restart, is the
-editor's own, and is taken up once.
+editor's own, and is taken up once. A command that is not a change of one person's record
+(/addperson) may ask its question the same way (`keep_waiting`, `ask`), and is finished by
+its own callback when Yes is pressed (`change_buttons`' `asking`).
 """
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -21,16 +23,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler
 
 from handlers.buttons import Pressed, button_data
 from handlers.context import CaseContext, Services, command_args, language
-from handlers.guards import is_editor
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Provenance, Who
-from handlers.render import Spellings, render_candidates, shown_name
+from handlers.render import Spellings, listed_title, render_candidates, shown_name
 from handlers.render_preview import Preview, render_preview, render_undo
 from handlers.replies import (
+    CHANGE_ACTIONS,
+    DROP,
+    GO,
+    HUSH,
+    PICK,
+    UNDO,
     edit_in_place,
     read_press,
     reply,
@@ -52,14 +59,20 @@ from storage.people import (
 )
 from storage.timeline import claim_update, push_progress
 
-# Button actions (signed, handlers/buttons.py).
-PICK = "cpick"  # draft id, person id: finish the waiting command for this person
-GO = "cgo"  # draft id: yes, make the change asked about
-DROP = "cdrop"  # draft id: no, leave it
-UNDO = "cundo"  # event id: take this change back
-HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
-CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
 DRAFT = "change"  # the kind of draft a waiting change command is
+
+
+class Unchangeable(Exception):
+    """Raised by a command's `apply` before it writes anything: the change cannot be made to
+    this person (no hearing to cancel). `reason` is a translation key taking `{person}`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Finishes a command that asked first (/addperson), given its text, once Yes is pressed.
+Resume = Callable[[Update, CaseContext, str], Awaitable[None]]
 
 
 class ChangeArgs(Protocol):
@@ -85,6 +98,11 @@ class Editor:
     def today(self) -> str:
         """Today's date in the default time zone (ISO): when a status took effect."""
         return datetime.now(ZoneInfo(self.services.default_tz)).date().isoformat()
+
+    def made(self, args: ChangeArgs) -> dict[str, Any]:
+        """Who makes the change, its grace window and its provenance: the keywords every
+        storage change takes besides its own."""
+        return {"actor_id": self.user_id, "grace": self.services.grace, **provenance_of(args)}
 
 
 def provenance_of(args: ChangeArgs) -> dict[str, Any]:
@@ -112,31 +130,30 @@ class ChangeCommand(Generic[ArgsT]):
     doubt: Callable[[ArgsT, datetime, Services], dict[str, str] | None] | None = None
 
 
-def change_handlers(
-    commands: Mapping[str, ChangeCommand[Any]],
-) -> list[BaseHandler[Any, Any, Any]]:
-    """A command handler for each change command, and the handler of their buttons."""
+def typed_change(
+    command: ChangeCommand[Any],
+) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
+    """The callback of a change command typed by an editor."""
 
-    def typed(
-        command: ChangeCommand[Any],
-    ) -> Callable[[Update, CaseContext], Coroutine[Any, Any, None]]:
-        async def change(update: Update, context: CaseContext) -> None:
-            """An editor's change command, typed."""
-            await carry_out(update, context, command, command_args(update))
+    async def change(update: Update, context: CaseContext) -> None:
+        """An editor's change command, typed."""
+        await carry_out(update, context, command, command_args(update))
 
-        return change
+    return change
+
+
+def change_buttons(
+    commands: Mapping[str, ChangeCommand[Any]], asking: Mapping[str, Resume] | None = None
+) -> CallbackQueryHandler[Any, Any]:
+    """The handler of the change commands' buttons, and of the Yes and No of the other
+    commands `asking` first, by name (their role is checked in the guard group,
+    handlers/guards.py EDITOR_BUTTONS, and the button's own rights here)."""
 
     async def pressed(update: Update, context: CaseContext) -> None:
         """A button of a change: choose the person, confirm, undo, or make it a correction."""
-        await _change_pressed(update, context, commands)
+        await _change_pressed(update, context, commands, asking or {})
 
-    new = filters.UpdateType.MESSAGE
-    handlers: list[BaseHandler[Any, Any, Any]] = [
-        CommandHandler(name, typed(command), filters=new) for name, command in commands.items()
-    ]
-    pattern = f"^({'|'.join(CHANGE_ACTIONS)}):"
-    handlers.append(CallbackQueryHandler(pressed, pattern=pattern))
-    return handlers
+    return CallbackQueryHandler(pressed, pattern=f"^({'|'.join(CHANGE_ACTIONS)}):")
 
 
 async def carry_out(
@@ -167,42 +184,63 @@ async def carry_out(
         if not await claim_update(session=session, update_id=update.update_id):
             return
         if question is not None:
-            draft = await _wait(session, update, command, text, person_id, confirmed=False)
-            await _ask(update, question, draft, services.button_key, lang)
+            draft = await keep_waiting(session, update, command.name, text, person_id)
+            await ask(update, _question(question, lang), draft, services.button_key, lang)
             return
         found = await resolve_here(session, update, context, args.who)
         person = found.person
         if person is None:
             spellings = found.spellings
-            draft = await _wait(session, update, command, text, None, confirmed=confirmed)
+            draft = await keep_waiting(
+                session, update, command.name, text, None, confirmed=confirmed
+            )
         else:
-            event = await command.apply(session, person, args, editor)
-            preview = await _preview(session, person, event)
+            done = await _apply(session, command, person, args, editor, lang)
     if person is None:
         if not found.candidates:
             await reply_unresolved(update, found, args.who.label, lang, key=services.button_key)
             return
         await _offer_choice(update, found.candidates, spellings, draft, services.button_key, lang)
         return
+    if isinstance(done, str):
+        await reply(update, done)
+        return
     await reply(
         update,
-        render_preview(preview, services.default_tz, lang),
-        _preview_buttons(preview, services.button_key, lang),
+        render_preview(done, services.default_tz, lang),
+        _preview_buttons(done, services.button_key, lang),
     )
 
 
-async def _wait(
+async def _apply(
+    session: AsyncSession,
+    command: ChangeCommand[Any],
+    person: Person,
+    args: ChangeArgs,
+    editor: Editor,
+    lang: str,
+) -> Preview | str:
+    """Make the change: its preview, or why it cannot be made."""
+    try:
+        event = await command.apply(session, person, args, editor)
+    except Unchangeable as refusal:
+        spellings = await read_spellings(session, [person])
+        return t(lang, refusal.reason, person=listed_title(person, spellings, lang))
+    return await _preview(session, person, event)
+
+
+async def keep_waiting(
     session: AsyncSession,
     update: Update,
-    command: ChangeCommand[Any],
+    name: str,
     text: str,
-    person_id: int | None,
+    person_id: int | None = None,
     *,
-    confirmed: bool,
+    confirmed: bool = False,
 ) -> int:
-    """Keep the command for the editor to finish with a button; returns the draft's id."""
+    """Keep the command `name` for the editor to finish with a button; returns the draft's id."""
     user_id, chat_id = _user_id(update), update.effective_chat.id if update.effective_chat else 0
-    state = {"command": command.name, "text": text, "person_id": person_id, "confirmed": confirmed}
+    state = {"command": name, "text": text, "person_id": person_id, "confirmed": confirmed}
     draft = await save_draft(
         session=session, user_id=user_id or 0, chat_id=chat_id, kind=DRAFT, state=state
     )
@@ -210,11 +248,13 @@ async def _wait(
     return draft.id
 
 
-async def _ask(
-    update: Update, question: dict[str, str], draft_id: int, key: bytes, lang: str
-) -> None:
-    """The doubt about a change, with Yes and No."""
-    text = t(lang, question["key"], **{k: v for k, v in question.items() if k != "key"})
+def _question(question: dict[str, str], lang: str) -> str:
+    """The doubt about a change, in words."""
+    return t(lang, question["key"], **{k: v for k, v in question.items() if k != "key"})
+
+
+async def ask(update: Update, text: str, draft_id: int, key: bytes, lang: str) -> None:
+    """A question about the waiting command `draft_id`, with Yes and No."""
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -267,7 +307,9 @@ def _preview_buttons(preview: Preview, key: bytes, lang: str) -> InlineKeyboardM
     if event is None:
         return None
     row = []
-    if event.kind in UNDOABLE:  # a field changed by guided editing is changed back the same way
+    # /undo takes back hearings and statuses; a field changed by guided editing is changed
+    # back by editing it again.
+    if event.kind in UNDOABLE:
         row.append(
             InlineKeyboardButton(
                 t(lang, "change.undo"), callback_data=button_data(key, UNDO, event.id)
@@ -283,22 +325,18 @@ def _preview_buttons(preview: Preview, key: bytes, lang: str) -> InlineKeyboardM
 
 
 async def _change_pressed(
-    update: Update, context: CaseContext, commands: Mapping[str, ChangeCommand[Any]]
+    update: Update,
+    context: CaseContext,
+    commands: Mapping[str, ChangeCommand[Any]],
+    asking: Mapping[str, Resume],
 ) -> None:
     pressed = await read_press(update, context)
     if pressed is None:
         return
-    query = update.callback_query
-    assert query is not None
-    async with session_scope(context.services.engine) as session:
-        allowed = await is_editor(session, update)
-    if not allowed:
-        await query.answer(t(language(update), "editor.refused"))
-        return
     if pressed.action in (UNDO, HUSH):
         await _event_pressed(update, context, pressed)
         return
-    await _draft_pressed(update, context, pressed, commands)
+    await _draft_pressed(update, context, pressed, commands, asking)
 
 
 async def _draft_pressed(
@@ -306,6 +344,7 @@ async def _draft_pressed(
     context: CaseContext,
     pressed: Pressed,
     commands: Mapping[str, ChangeCommand[Any]],
+    asking: Mapping[str, Resume],
 ) -> None:
     """Finish (or drop) the waiting command the button belongs to, once."""
     query = update.callback_query
@@ -323,14 +362,19 @@ async def _draft_pressed(
                 kind=DRAFT,
                 draft_id=draft_id,
             )
-    command = commands.get(state["command"]) if state else None
-    if state is None or command is None:
+    name = state["command"] if state else ""
+    command, resume = commands.get(name), asking.get(name)
+    if state is None or (command is None and resume is None):
         await query.answer(t(lang, "change.gone"))
         return
     await query.answer()
     await _drop_buttons(update)
     if pressed.action == DROP:
         await reply(update, t(lang, "change.dropped"))
+        return
+    if command is None:
+        assert resume is not None
+        await resume(update, context, state["text"])
         return
     person_id = pressed.number(1) if pressed.action == PICK else state["person_id"]
     await carry_out(
@@ -344,45 +388,33 @@ async def _draft_pressed(
 
 
 async def _event_pressed(update: Update, context: CaseContext, pressed: Pressed) -> None:
-    """Undo the change, or make it a correction nobody is told of; the preview says so."""
+    """Undo the change, or make it a correction nobody is told of (only its own editor may);
+    the preview says what came of it."""
     query = update.callback_query
     assert query is not None
     lang = language(update)
     event_id, user_id = pressed.number(), _user_id(update)
     services = context.services
     async with session_scope(services.engine) as session:
-        if (
-            event_id is None
-            or user_id is None
-            or not await claim_update(session=session, update_id=update.update_id)
-        ):
+        event = await session.get(Event, event_id) if event_id is not None else None
+        if event is None or event.actor_id != user_id or user_id is None:
+            await query.answer(t(lang, "change.not_yours"))
+            return
+        if not await claim_update(session=session, update_id=update.update_id):
             await query.answer()
             return
+        markup = None
         if pressed.action == UNDO:
-            result = await undo_last_change(session=session, actor_id=user_id, event_id=event_id)
-            event = result.event
-            person = (
-                await get_person(session=session, person_id=event.person_id) if event else None
-            )
-            spellings = await read_spellings(session, [person])
-            progress = await push_progress(session=session, event=event) if event else None
-            text = render_undo(result, person, spellings, progress, services.default_tz, lang)
-            markup = None
-        else:
-            event = await session.get(Event, event_id)
-            hushed = (
-                event is not None
-                and event.actor_id == user_id
-                and await make_correction(session=session, event=event, actor_id=user_id)
-            )
-            if not hushed or event is None:
-                await query.answer(t(lang, "change.hush_too_late"))
-                return
+            text = await take_back(session, user_id, event.id, services.default_tz, lang)
+        elif await make_correction(session=session, event=event, actor_id=user_id):
             person = await get_person(session=session, person_id=event.person_id)
             assert person is not None
             preview = await _preview(session, person, event)
             text = render_preview(preview, services.default_tz, lang)
             markup = _preview_buttons(preview, services.button_key, lang)
+        else:
+            await query.answer(t(lang, "change.hush_too_late"))
+            return
     await query.answer()
     await edit_in_place(update, text, markup)
 

@@ -5,6 +5,7 @@ Each applies its change, the timeline event and the audit entry in one transacti
 remembers the update id in it too, so a redelivered update changes nothing the second time.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from handlers.changes import ChangeCommand, Editor, provenance_of, take_back
+from handlers.changes import ChangeCommand, Editor, ask, keep_waiting, take_back
 from handlers.context import CaseContext, Services, command_args, language
 from handlers.i18n import t
 from handlers.parsing import (
@@ -24,8 +25,9 @@ from handlers.parsing import (
     parse_sethearing,
     parse_spellings,
 )
-from handlers.render import person_title
+from handlers.render import Spellings, listed_title, person_title
 from handlers.replies import reply, reply_usage
+from handlers.who import MAX_CANDIDATES, KnownNames, read_spellings, search_people
 from storage.engine import session_scope
 from storage.models import Event, Person
 from storage.people import (
@@ -36,28 +38,68 @@ from storage.people import (
 )
 from storage.timeline import claim_update
 
+ADDPERSON = "addperson"
+
 
 async def addperson(update: Update, context: CaseContext) -> None:
-    """Add a person with every known spelling of their name."""
+    """Add a person with every known spelling of their name (asking first if the name is
+    taken already)."""
+    await _add_person(update, context, command_args(update), confirmed=False)
+
+
+async def add_anyway(update: Update, context: CaseContext, text: str) -> None:
+    """Yes, pressed under "N people already match": add the person of `/addperson <text>`."""
+    await _add_person(update, context, text, confirmed=True)
+
+
+async def _add_person(update: Update, context: CaseContext, text: str, *, confirmed: bool) -> None:
     lang = language(update)
     try:
-        spellings = parse_spellings(command_args(update))
+        spellings = parse_spellings(text)
     except BadArguments as error:
-        await reply_usage(update, "addperson", error, lang)
+        await reply_usage(update, ADDPERSON, error, lang)
         return
     services = context.services
     async with session_scope(services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
-        added = await add_person(
-            session=session,
-            name=spellings[0],
-            other_spellings=spellings[1:],
-            actor_id=_actor(update),
-            grace=services.grace,
-        )
+        namesakes = [] if confirmed else await _namesakes(session, services.names, spellings)
+        if namesakes:
+            draft = await keep_waiting(session, update, ADDPERSON, text)
+            known = await read_spellings(session, namesakes)
+        else:
+            added = await add_person(
+                session=session,
+                name=spellings[0],
+                other_spellings=spellings[1:],
+                actor_id=_actor(update),
+                grace=services.grace,
+            )
+    if namesakes:
+        question = render_namesakes(namesakes, known, lang)
+        await ask(update, question, draft, services.button_key, lang)
+        return
     title = person_title(added, spellings, lang)
     await reply(update, t(lang, "editor.person_added", person=title))
+
+
+async def _namesakes(
+    session: AsyncSession, names: KnownNames, spellings: list[str]
+) -> list[Person]:
+    """The people any of these spellings finds, as /find would (restricted ones included)."""
+    found: dict[int | None, Person] = {}
+    for spelling in spellings:
+        matches = await search_people(
+            session=session, names=names, query=spelling, include_restricted=True
+        )
+        found.update((person.id, person) for _, person in matches if person.id not in found)
+    return list(found.values())[:MAX_CANDIDATES]
+
+
+def render_namesakes(people: Sequence[Person], spellings: Spellings, lang: str) -> str:
+    """The question before adding a person whose name someone has already: who that is."""
+    listed = ", ".join(listed_title(person, spellings, lang) for person in people)
+    return t(lang, "addperson.namesakes", count=len(people), people=listed)
 
 
 async def _move_hearing(
@@ -69,9 +111,7 @@ async def _move_hearing(
         local_start=args.local_start,
         place=args.place,
         default_tz=editor.services.default_tz,
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        **provenance_of(args),
+        **editor.made(args),
     )
 
 
@@ -100,9 +140,7 @@ def _status_change(field: StatusField) -> ChangeCommand[StatusArgs]:
             field=field,
             status=args.status,
             since=editor.today(),
-            actor_id=editor.user_id,
-            grace=editor.services.grace,
-            **provenance_of(args),
+            **editor.made(args),
         )
 
     parse = parse_setasylum if field == "asylum" else parse_setdetention

@@ -39,7 +39,7 @@ from handlers.parsing import (
     split_provenance,
 )
 from handlers.render import Spellings, listed_title, render_candidates, shown_name
-from handlers.replies import read_press, reply, reply_usage
+from handlers.replies import FIELD, LEVEL, SKIP, VALUE, WHO, read_press, reply, reply_usage
 from handlers.visibility import resolve_here, visible_person
 from handlers.who import read_spellings
 from storage.drafts import draft_state, drop_drafts, find_draft, save_draft, take_draft
@@ -74,13 +74,6 @@ from storage.relations import relations_of
 from storage.timeline import claim_update
 
 EDIT = "edit"  # the kind of draft a guided edit is
-# Button actions (signed, handlers/buttons.py); each carries the id of the draft it answers.
-WHO = "gwho"  # draft id, person id: edit this person
-FIELD = "gfld"  # draft id, field: change this
-VALUE = "gval"  # draft id, choice: this value (or: add, remove the one numbered)
-SKIP = "gskip"  # draft id: no source
-LEVEL = "glvl"  # draft id, verification level (or "-"): how it is known; then the change
-GUIDED_ACTIONS = (WHO, FIELD, VALUE, SKIP, LEVEL)
 # The steps a draft waits at; at these a typed message is the answer.
 TYPED_STEPS = frozenset({"who", "typed", "source"})
 NO_LEVEL = "-"

@@ -5,8 +5,10 @@ contact that is the sender's Telegram language; /lang changes it (in a group, it
 administrators do: handlers/group_admins.py).
 """
 
+import logging
 from collections.abc import Sequence
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
     Bot,
     BotCommand,
@@ -15,17 +17,30 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
+from telegram.error import BadRequest, Forbidden
 
 from handlers.buttons import button_data, read_button
 from handlers.context import CaseContext, command_args, language, remember_language
 from handlers.flood import asks_the_bot
-from handlers.guards import EDITOR_COMMANDS, is_editor
+from handlers.guards import (
+    EDITOR_COMMANDS,
+    EDITOR_ROLES,
+    OWNER_COMMANDS,
+    OWNER_ROLES,
+    VIEWER_COMMANDS,
+    VIEWER_ROLES,
+    role_here,
+)
 from handlers.i18n import FALLBACK, LANGUAGES, language_of, t
 from handlers.parsing import BadArguments
 from handlers.replies import reply, reply_usage
+from storage.admins import take_up_invite
 from storage.chats import chat_language
 from storage.engine import session_scope
 from storage.following import ensure_chat, set_language
+from storage.models import Role
+
+log = logging.getLogger(__name__)
 
 # The action of the language buttons (button data `lang:<code>:<signature>`).
 LANG = "lang"
@@ -34,7 +49,8 @@ LANG = "lang"
 async def load_language(update: Update, context: CaseContext) -> None:
     """Before every other handler: the stored language of the update's chat (one primary-key
     lookup; an update with no chat, an inline query, is the sender's private chat), else the
-    sender's Telegram language."""
+    sender's Telegram language. (A sender with a @username costs one more: an owner's
+    invitation to it is taken up here, and their command menu set.)"""
     chat, user = update.effective_chat, update.effective_user
     chat_id = chat.id if chat is not None else user.id if user is not None else None
     answered = update.inline_query or update.my_chat_member or asks_the_bot(update, context)
@@ -42,7 +58,25 @@ async def load_language(update: Update, context: CaseContext) -> None:
         return  # group chatter not addressed to the bot costs no read
     async with session_scope(context.services.engine) as session:
         stored = await chat_language(session=session, chat_id=chat_id)
+        taken = await _take_up_invite(session, update, chat_id, stored)
     remember_language(update, stored or language_of(user.language_code if user else None))
+    if taken is not None:
+        await refresh_command_menu(context.bot, context.services.commands, *taken)
+
+
+async def _take_up_invite(
+    session: AsyncSession, update: Update, chat_id: int, stored: str | None
+) -> tuple[int, str | None, Role] | None:
+    """An owner's invitation to the sender's @username counts from their first message: the
+    sender's id, their private chat's language and the role, when one was taken up now."""
+    user = update.effective_user
+    if user is None or not user.username:
+        return None
+    role = await take_up_invite(session=session, user_id=user.id, username=user.username)
+    if role is None:
+        return None
+    own = stored if chat_id == user.id else await chat_language(session=session, chat_id=user.id)
+    return user.id, own, role
 
 
 def parse_language(text: str) -> str:
@@ -102,26 +136,56 @@ async def change_language(update: Update, context: CaseContext, chosen: str) -> 
     async with session_scope(context.services.engine) as session:
         row = await ensure_chat(session=session, chat_id=chat.id, kind=chat.type, language=chosen)
         await set_language(session=session, chat=row, language=chosen)
-        editor = chat.type == chat.PRIVATE and await is_editor(session, update)
+        role = await role_here(session, update) if chat.type == chat.PRIVATE else None
     remember_language(update, chosen)
-    await set_command_menu(
-        context.bot, context.services.commands, chosen, chat=chat.id, editor=editor
-    )
+    await set_command_menu(context.bot, context.services.commands, chosen, chat=chat.id, role=role)
     await reply(update, t(chosen, "lang.changed", language=t(chosen, "lang.name")))
 
 
 async def set_command_menu(
-    bot: Bot, commands: Sequence[str], lang: str, *, chat: int | None = None, editor: bool = False
+    bot: Bot,
+    commands: Sequence[str],
+    lang: str,
+    *,
+    chat: int | None = None,
+    role: Role | None = None,
 ) -> None:
     """Everyone's command menu in `lang` (English for every language without its own); or,
-    with `chat`, that chat's own menu in the language it chose (with `editor`, an editor's
-    private chat: their commands too)."""
-    menu = [
-        BotCommand(name, t(lang, f"menu.{name}"))
-        for name in commands
-        if editor or name not in EDITOR_COMMANDS
-    ]
+    with `chat`, that chat's own menu in the language it chose (with `role`, the private
+    chat of someone with that role: the commands of their tier too)."""
+    menu = [BotCommand(name, t(lang, f"menu.{name}")) for name in commands if may_use(role, name)]
     if chat is not None:
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat))
     else:
         await bot.set_my_commands(menu, language_code=None if lang == FALLBACK else lang)
+
+
+def may_use(role: Role | None, command: str) -> bool:
+    """Whether someone with `role` (None: no role) may use `command`."""
+    for commands, roles in (
+        (OWNER_COMMANDS, OWNER_ROLES),
+        (EDITOR_COMMANDS, EDITOR_ROLES),
+        (VIEWER_COMMANDS, VIEWER_ROLES),
+    ):
+        if command in commands:
+            return role in roles
+    return True
+
+
+async def refresh_command_menu(
+    bot: Bot, commands: Sequence[str], user_id: int, lang: str | None, role: Role | None
+) -> None:
+    """After a role was given or taken: that user's private-chat menu, at once.
+
+    `lang` is their chat's stored language (None: the bot has no chat with them). Without a
+    role and a stored language, their own menu is deleted, so Telegram shows everyone's menu
+    in their app's language. A user who never wrote to the bot has no chat to set a menu
+    for: theirs is set when the bot next starts.
+    """
+    try:
+        if role is None and lang is None:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+        else:
+            await set_command_menu(bot, commands, lang or FALLBACK, chat=user_id, role=role)
+    except (BadRequest, Forbidden) as error:
+        log.info("command menu of user %s not set: %s", user_id, error.message)

@@ -402,3 +402,121 @@ def parse_setvisibility(text: str) -> VisibilityArgs:
     if word not in VISIBILITIES:
         raise BadArguments("error.bad_visibility")
     return VisibilityArgs(who=parse_who(" ".join(words)), visibility=Visibility(word))
+
+
+# --- hearings gone by, verdicts, notes (/cancelhearing, /held, /setverdict, /note) ---------
+
+MAX_VERDICT = 2000
+MAX_NOTE = 1000
+MAX_OUTCOME = 1000
+# Of a verdict written `<verdict>; <sentence>`, a sentence longer than this stays in the verdict.
+MAX_SENTENCE = 300
+# How a hearing ended, in each of our languages (`/held <who> adjourned`).
+OUTCOME_WORDS = {
+    "adjourned": ("adjourned", "отложено", "отложено.", "қалдырылды"),
+    "verdict": ("verdict", "приговор", "үкім"),
+}
+_OUTCOME_OF = {word: outcome for outcome, words in OUTCOME_WORDS.items() for word in words}
+# The free text of a command begins after the first colon or line break.
+_FREE_TEXT = re.compile(r"[:\n]")
+
+
+@dataclass(frozen=True)
+class WhoArgs:
+    """A command about a person and nothing else (`/cancelhearing <who>`)."""
+
+    who: Who
+    provenance: Provenance = Provenance()
+
+
+@dataclass(frozen=True)
+class HeldArgs:
+    who: Who
+    outcome: str  # a key of OUTCOME_WORDS
+    text: str | None
+    provenance: Provenance = Provenance()
+
+
+@dataclass(frozen=True)
+class VerdictArgs:
+    who: Who
+    verdict: str
+    sentence: str | None
+    provenance: Provenance = Provenance()
+
+
+@dataclass(frozen=True)
+class NoteArgs:
+    who: Who
+    text: str
+    provenance: Provenance = Provenance()
+
+
+def split_free_text(text: str) -> tuple[str, str | None]:
+    """`<head>: <text>` or `<head>\\n<text>` → (head, text); no colon or line break: no text.
+    The text keeps its own line breaks; None when it is empty."""
+    match = _FREE_TEXT.search(text)
+    if match is None:
+        return text.strip(), None
+    return text[: match.start()].strip(), text[match.end() :].strip() or None
+
+
+def _free_text(text: str | None, limit: int, too_long: str) -> str:
+    if not text:
+        raise BadArguments("error.text_missing")
+    if len(text) > limit:
+        raise BadArguments(too_long)
+    return text
+
+
+def parse_cancelhearing(text: str) -> WhoArgs:
+    """`<who> [provenance]`."""
+    rest, provenance = split_provenance(text)
+    if not rest:
+        raise BadArguments("error.usage")
+    return WhoArgs(who=parse_who(rest), provenance=provenance)
+
+
+def parse_held(text: str) -> HeldArgs:
+    """`<who> adjourned|verdict[: text] [provenance]` (the text may follow on a new line;
+    `<who>: adjourned …` is understood too)."""
+    rest, provenance = split_provenance(text)
+    head, said = split_free_text(rest)
+    words = head.split()
+    if len(words) < 2 or words[-1].lower() not in _OUTCOME_OF:
+        first, _, after = (said or "").partition(" ")
+        if not words or first.lower() not in _OUTCOME_OF:
+            raise BadArguments("error.bad_outcome" if len(words) > 1 or said else "error.usage")
+        words.append(first)
+        said = after.strip() or None
+    outcome = _OUTCOME_OF[words.pop().lower()]
+    if said is not None:
+        said = _free_text(said, MAX_OUTCOME, "error.outcome_too_long")
+    return HeldArgs(
+        who=parse_who(" ".join(words)), outcome=outcome, text=said, provenance=provenance
+    )
+
+
+def parse_setverdict(text: str) -> VerdictArgs:
+    """`<who>: <verdict>[; <sentence>] [source-url]`; a sentence after the first `;` is kept
+    apart when it is short enough to be one."""
+    rest, provenance = split_provenance(text)
+    head, said = split_free_text(rest)
+    verdict = _free_text(said, MAX_VERDICT, "error.verdict_too_long")
+    found, _, sentence = verdict.partition(";")
+    if found.strip() and sentence.strip() and len(sentence.strip()) <= MAX_SENTENCE:
+        verdict, shown = found.strip(), sentence.strip()
+    else:
+        shown = None
+    return VerdictArgs(who=parse_who(head), verdict=verdict, sentence=shown, provenance=provenance)
+
+
+def parse_note(text: str) -> NoteArgs:
+    """`<who>: <text> [source-url]` (or the text on a new line)."""
+    rest, provenance = split_provenance(text)
+    head, said = split_free_text(rest)
+    return NoteArgs(
+        who=parse_who(head),
+        text=_free_text(said, MAX_NOTE, "error.note_too_long"),
+        provenance=provenance,
+    )

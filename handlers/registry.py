@@ -13,8 +13,10 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.admins import admins
+from handlers.audit import AUDIT, audit, audit_pressed
 from handlers.calendar import calendar, calendar_pressed
-from handlers.changes import change_handlers
+from handlers.changes import change_buttons, typed_change
 from handlers.conversation import (
     edited_message,
     only_unanswered,
@@ -24,7 +26,7 @@ from handlers.conversation import (
     unknown_command,
 )
 from handlers.delivery_settings import digest, quiet
-from handlers.editing import RECORD_CHANGES, addperson, undo
+from handlers.editing import ADDPERSON, RECORD_CHANGES, add_anyway, addperson, undo
 from handlers.errors import on_error
 from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
@@ -37,16 +39,26 @@ from handlers.following import (
 )
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
-from handlers.guards import EDITOR_COMMANDS, editors_only
-from handlers.guided import GUIDED_ACTIONS, cancel, edit, guided_pressed, typed_value
+from handlers.guards import role_guards
+from handlers.guided import cancel, edit, guided_pressed, typed_value
+from handlers.hearing_changes import HEARING_COMMANDS
 from handlers.history import history, history_pressed
+from handlers.import_export import IMPORT_CAPTION, export_command, import_command
 from handlers.inline import inline_query
 from handlers.language import LANG, lang_command, lang_pressed, load_language
 from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
 from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
-from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
+from handlers.replies import (
+    CALENDAR,
+    CARD,
+    FOLLOW,
+    GUIDED_ACTIONS,
+    HEARINGS,
+    HISTORY,
+    UNFOLLOW,
+)
 from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
@@ -61,6 +73,8 @@ FALLBACKS = 2
 # Commands act on new messages only: an edited command is never run again.
 NEW = filters.UpdateType.MESSAGE
 
+# The commands that change a person's record (handlers/changes.py).
+CHANGES = (*RECORD_CHANGES, *HEARING_COMMANDS)
 COMMANDS = {
     "start": start,
     "help": help_command,
@@ -77,10 +91,15 @@ COMMANDS = {
     "lang": lang_command,
     "calendar": calendar,
     "addperson": addperson,
+    **{change.name: typed_change(change) for change in CHANGES},
     "setvisibility": setvisibility,
     "undo": undo,
     "stats": stats,
+    "admins": admins,
+    "audit": audit,
     "forget": forget_command,
+    "import": import_command,
+    "export": export_command,
     "edit": edit,
 }
 
@@ -97,12 +116,13 @@ def add_handlers(
     application.add_handler(TypeHandler(Update, flood.guard), group=FLOOD)
     lookups = lookup_limit(per_minute=lookups_per_minute, per_hour=lookups_per_hour)
     application.add_handler(TypeHandler(Update, lookups.guard), group=LOOKUPS)
-    application.add_handler(
-        CommandHandler(EDITOR_COMMANDS, editors_only, filters=NEW), group=GUARDS
-    )
+    # Owners, editors and viewers: each tier's commands (and editors' buttons) checked here.
+    application.add_handlers(role_guards(), group=GUARDS)
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
-    application.add_handlers(change_handlers({change.name: change for change in RECORD_CHANGES}))
+    application.add_handler(
+        change_buttons({change.name: change for change in CHANGES}, {ADDPERSON: add_anyway})
+    )
     # Guided editing: /cancel answers everyone; a typed message is a value only while the
     # sender's edit waits for one (otherwise it goes on to the plain-text answer).
     application.add_handler(CommandHandler("cancel", cancel, filters=NEW))
@@ -116,6 +136,12 @@ def add_handlers(
     application.add_handler(CallbackQueryHandler(hearings_pressed, pattern=f"^{HEARINGS}:"))
     application.add_handler(CallbackQueryHandler(calendar_pressed, pattern=f"^{CALENDAR}:"))
     application.add_handler(InlineQueryHandler(inline_query))
+    # A file sent with /import as its caption (a caption is not a command to CommandHandler).
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(IMPORT_CAPTION) & NEW, import_command
+        )
+    )
     application.add_handler(CallbackQueryHandler(forget_pressed, pattern=f"^({FORGET}|{KEEP}):"))
     # In a group, following and changing its settings is for its administrators.
     application.add_handlers(group_admin_guards(), group=GUARDS)
@@ -128,6 +154,7 @@ def add_handlers(
     )
     application.add_handler(CallbackQueryHandler(watch_pressed, pattern=f"^{WATCH}:"))
     application.add_handler(CallbackQueryHandler(unwatch_pressed, pattern=f"^{UNWATCH}:"))
+    application.add_handler(CallbackQueryHandler(audit_pressed, pattern=f"^{AUDIT}:"))
     _add_fallbacks(application)
     application.add_error_handler(on_error)
 

@@ -6,6 +6,7 @@ Every stored value is HTML-escaped here; every message is kept under Telegram's 
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from html import escape, unescape
@@ -17,12 +18,15 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
 
 from handlers.i18n import LANGUAGES, key_for, t
+from handlers.parsing import OUTCOME_WORDS
 from handlers.writing import kazakh_ablative, reader_name, same_place
 from storage.following import Following, chosen_kinds
 from storage.history import PersonHearings
 from storage.models import (
+    AsylumStatus,
     Case,
     ChangeKind,
+    DetentionStatus,
     Event,
     EventKind,
     Hearing,
@@ -31,6 +35,7 @@ from storage.models import (
     Person,
     RelationKind,
     SubscriptionScope,
+    Verification,
     Visibility,
 )
 from storage.names import NameMatch
@@ -245,14 +250,26 @@ def status_label(field: str, status: str | None, language: str) -> str:
     return t(language, f"{field}.{status or 'unknown'}")
 
 
-def _source(source: str | None, language: str) -> str:
-    if not source:
-        return ""
+def _source_link(source: str) -> str:
+    """A source as a link when it is one, else as written (escaped)."""
     if source.startswith(("http://", "https://")):
-        shown = f'<a href="{escape(source, quote=True)}">{escape(source)}</a>'
+        return f'<a href="{escape(source, quote=True)}">{escape(source)}</a>'
+    return escape(source)
+
+
+_LEVELS = frozenset(level.value for level in Verification)
+
+
+def render_provenance(source: str | None, verification: str | None, language: str) -> str:
+    """Where a change comes from: `Source: <link> · confirmed by a document`; a change
+    without a source says so (`No source given`); a level not given is not guessed."""
+    if source:
+        said = t(language, "provenance.source", source=_source_link(source))
     else:
-        shown = escape(source)
-    return t(language, "card.source", source=shown)
+        said = t(language, "provenance.no_source")
+    if verification in _LEVELS:
+        said += " · " + t(language, f"verification.{verification}")
+    return said
 
 
 def record_word(prefix: str, value: str, language: str) -> str:
@@ -405,12 +422,11 @@ def render_person_card(card: PersonCard, language: str, link: str | None = None)
         lines.append(t(language, "card.next_hearing", when=when))
     else:
         lines.append(t(language, "card.no_hearing"))
-    last_source = card.last_event.source if card.last_event else None
-    if card.last_event:
-        lines.append(
-            t(language, "card.last_change", change=describe_event(card.last_event, language))
-            + _source(last_source, language)
-        )
+    last = card.last_event
+    last_source = last.source if last else None
+    if last:
+        lines.append(t(language, "card.last_change", change=describe_event(last, language)))
+        lines.append(render_provenance(last.source, last.verification, language))
     # The last change's source is said beside it, not a second time in the list.
     if sources := [source for source in card.sources if source != last_source]:
         lines.append(t(language, "card.sources", sources=_join_sources(sources)))
@@ -420,12 +436,7 @@ def render_person_card(card: PersonCard, language: str, link: str | None = None)
 
 
 def _join_sources(sources: Sequence[str]) -> str:
-    return "; ".join(
-        f'<a href="{escape(s, quote=True)}">{escape(s)}</a>'
-        if s.startswith(("http://", "https://"))
-        else escape(s)
-        for s in sources
-    )
+    return "; ".join(_source_link(source) for source in sources)
 
 
 def _hearing_when(value: dict[str, str], language: str) -> str:
@@ -433,17 +444,97 @@ def _hearing_when(value: dict[str, str], language: str) -> str:
     return f"{when}, {escape(value['place'])}" if value.get("place") else when
 
 
+# The changes that move one hearing, and those that change one status.
+_HEARING_KINDS = (EventKind.HEARING_SET, EventKind.HEARING_MOVED)
+_STATUS_FIELDS = {EventKind.ASYLUM_CHANGED: "asylum", EventKind.DETENTION_CHANGED: "detention"}
+
+
+@dataclass(frozen=True)
+class NetChange:
+    """What the changes of one grace window to one thing (a hearing, a status) come to: the
+    first one's old value → the last one's new value; said with the last one's provenance,
+    the change that set the value followers are told. One change alone is its own net change.
+    """
+
+    first: Event
+    last: Event
+
+    @property
+    def kind(self) -> str:
+        """A hearing set and then moved is told as set, at its final time."""
+        set_first = self.first.kind == EventKind.HEARING_SET
+        return EventKind.HEARING_SET if set_first else self.last.kind
+
+    @property
+    def old(self) -> dict[str, Any]:
+        return load_value(self.first.old_value)
+
+    @property
+    def new(self) -> dict[str, Any]:
+        return load_value(self.last.new_value)
+
+    @property
+    def unchanged(self) -> bool:
+        """Changed and changed back inside the window: it ends where it started."""
+        if self.first is self.last or not self.old:
+            return False
+        if self.kind in _HEARING_KINDS:
+            return all(self.old.get(key) == self.new.get(key) for key in ("starts_at", "place"))
+        return self.kind in _STATUS_FIELDS and self.old.get("status") == self.new.get("status")
+
+
+def _subject(event: Event) -> tuple[str, object] | None:
+    """What a change changes, when later changes of the same window may net with it: one
+    hearing (by id), or one status; None for anything else (each told as it is)."""
+    if event.kind in _HEARING_KINDS:
+        hearing_id = load_value(event.new_value).get("hearing_id")
+        return None if hearing_id is None else ("hearing", hearing_id)
+    if event.kind in _STATUS_FIELDS:
+        return ("status", event.kind)
+    return None
+
+
+def net_changes(events: Sequence[Event]) -> list[NetChange]:
+    """The changes of one grace window, in order, those to one hearing or one status merged
+    into one net change (old of the first → new of the last), at the place of the first."""
+    merged: list[list[Event]] = []
+    by_subject: dict[tuple[str, object], list[Event]] = {}
+    for event in events:
+        subject = _subject(event)
+        if subject is not None and subject in by_subject:
+            by_subject[subject].append(event)
+            continue
+        group = [event]
+        merged.append(group)
+        if subject is not None:
+            by_subject[subject] = group
+    return [NetChange(first=group[0], last=group[-1]) for group in merged]
+
+
 def describe_event(event: Event, language: str) -> str:
     """What changed, old → new, in one line."""
-    old, new = load_value(event.old_value), load_value(event.new_value)
-    kind = EventKind(event.kind)
-    if kind in (EventKind.HEARING_SET, EventKind.HEARING_MOVED):
+    return describe_change(NetChange(first=event, last=event), language)
+
+
+def describe_change(change: NetChange, language: str) -> str:
+    """What changed, old → new, in one line (a change taken back inside its window: what
+    stays as it was)."""
+    old, new = change.old, change.new
+    kind = EventKind(change.kind)
+    if kind in _HEARING_KINDS:
+        if change.unchanged:
+            return t(language, "event.hearing_unchanged", when=_hearing_when(new, language))
         text = t(language, f"event.{kind}", when=_hearing_when(new, language))
         if old:
-            text += " " + t(language, "event.was", old=_hearing_when(old, language))
+            # The earlier time belongs to the sentence: `moved to X (was Y).`
+            was = t(language, "event.was", old=_hearing_when(old, language))
+            text = f"{text.removesuffix('.')} {was}."
         return text
-    if kind in (EventKind.ASYLUM_CHANGED, EventKind.DETENTION_CHANGED):
-        field = "asylum" if kind == EventKind.ASYLUM_CHANGED else "detention"
+    if kind in _STATUS_FIELDS:
+        field = _STATUS_FIELDS[kind]
+        if change.unchanged:
+            status = status_label(field, new.get("status"), language)
+            return t(language, f"event.{field}_unchanged", status=status)
         return t(
             language,
             f"event.{kind}",
@@ -454,8 +545,15 @@ def describe_event(event: Event, language: str) -> str:
         return t(language, "event.person_added")
     if kind == EventKind.RECORD_CHANGED:
         return t(language, "event.record_changed", text=_describe_record_change(new, language))
+    if kind in (EventKind.HEARING_CANCELLED, EventKind.HEARING_HELD) and new.get("starts_at"):
+        return _describe_hearing_end(kind, new, language)
+    if kind == EventKind.VERDICT and "verdict" in new:
+        text = t(language, "event.verdict", text=_verdict_text(new, language))
+        if old.get("verdict") or old.get("sentence"):
+            text += " " + t(language, "event.was", old=_verdict_text(old, language))
+        return text
     if kind == EventKind.REMINDER:
-        return _describe_reminder(event, new, language)
+        return _describe_reminder(change.last, new, language)
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
 
 
@@ -503,12 +601,30 @@ def _describe_record_change(value: dict[str, Any], language: str) -> str:
     )
 
 
-def source_line(event: Event, language: str) -> str:
-    """Where a change comes from, for the editor's preview: its source, or that none was
-    given."""
-    if not event.source:
-        return t(language, "change.no_source")
-    return _source(event.source, language).strip()
+def _describe_hearing_end(kind: EventKind, value: dict[str, Any], language: str) -> str:
+    """`hearing of Thu 3 Dec 2026, 10:00 cancelled.`, `… held: adjourned. <i>text</i>`."""
+    when = _hearing_when(value, language)
+    if kind == EventKind.HEARING_CANCELLED:
+        return t(language, "event.hearing_cancelled_on", when=when)
+    text = t(language, f"event.held_{value.get('outcome')}", when=when)
+    return f"{text} <i>{escape(value['text'])}</i>" if value.get("text") else text
+
+
+def _verdict_text(value: dict[str, Any], language: str) -> str:
+    """`<b>guilty</b>; sentence: 6 months`."""
+    text = f"<b>{escape(value.get('verdict') or '—')}</b>"
+    if sentence := value.get("sentence"):
+        text += "; " + t(language, "event.sentence", value=escape(sentence))
+    return text
+
+
+def hearing_outcome(outcome: str, language: str) -> str:
+    """A held hearing's outcome as stored (`adjourned: text`), its kind in the reader's
+    language (`отложено: text`)."""
+    word, colon, text = outcome.partition(":")
+    if word not in OUTCOME_WORDS:
+        return escape(outcome)
+    return t(language, f"outcome.{word}") + (f":{escape(text)}" if colon else "")
 
 
 def render_push(
@@ -516,13 +632,20 @@ def render_push(
 ) -> str:
     """The message a follower receives about the changes of one grace window (may exceed one
     message: the sender sends it in parts, see `split_message`); the name in the reader's
-    script if one of `spellings` is."""
+    script if one of `spellings` is.
+
+    Changes to one hearing or one status are told as their net change (`net_changes`); one
+    changed and changed back is left out, unless nothing else is left to tell. Each change
+    says where it comes from (`render_provenance`); a reminder is not a change and does not.
+    """
+    netted = net_changes(changes)
+    told = [change for change in netted if not change.unchanged] or netted
     lines = [f"🔔 {person_title(person, spellings, language)}"]
-    for event in changes:
-        line = describe_event(event, language)
-        lines.append(f"• {line}" if len(changes) > 1 else line)
-        if event.source:
-            lines.append(_source(event.source, language).strip())
+    for change in told:
+        line = describe_change(change, language)
+        lines.append(f"• {line}" if len(told) > 1 else line)
+        if change.kind != EventKind.REMINDER:
+            lines.append(render_provenance(change.last.source, change.last.verification, language))
     return "\n".join(lines)
 
 
@@ -535,6 +658,31 @@ def render_digest(
         render_push(changes, person, language, spellings) for person, changes, spellings in pushes
     ]
     return "\n\n".join([t(language, "digest.title", count=len(pushes)), *texts])
+
+
+# The commands that set a status, and the status each sets.
+_STATUS_COMMANDS = {"setasylum": AsylumStatus, "setdetention": DetentionStatus}
+
+
+def render_refusal(command: str, reason: str, language: str) -> str:
+    """Why a command's arguments were refused (a translation key's text); an unknown status
+    lists the statuses that command takes, each as it is written and as it reads."""
+    statuses = _STATUS_COMMANDS.get(command)
+    if reason != "error.bad_status" or statuses is None:
+        return t(language, reason)
+    field = command.removeprefix("set")
+    choices = "\n".join(
+        f"• <code>{status.value}</code> — {status_label(field, status.value, language)}"
+        for status in statuses
+    )
+    return t(language, f"error.bad_status_{field}", statuses=choices)
+
+
+def render_nobody(query: str, language: str) -> str:
+    """Nobody matched a `<who>`: an id (`#999`) that no person has, or a name."""
+    if query.startswith("#"):
+        return t(language, "find.no_number", number=escape(query))
+    return t(language, "find.none", query=escape(query))
 
 
 def render_candidates(people: Sequence[Person], spellings: Spellings, language: str) -> str:
@@ -708,14 +856,18 @@ def render_reminder_offsets(offsets: Sequence[timedelta], language: str) -> str:
 def render_history(
     person: Person, spellings: Sequence[str], events: Sequence[Event], tz: str, language: str
 ) -> str:
-    """A page of /history: each change with its date (the court's time), old → new, source."""
+    """A page of /history: each change with its date (the court's time), old → new, where
+    it comes from, and whether it was a correction that followers were not told of."""
     lines = [t(language, "history.title", person=person_title(person, spellings, language))]
     if not events:
         lines.append(t(language, "history.empty"))
     for event in events:
         when = format_when(event.effective_at, tz, language)
-        change = describe_event(event, language) + _source(event.source, language)
+        change = describe_event(event, language)
+        if event.correction:
+            change += " <i>" + t(language, "history.correction") + "</i>"
         lines.append(f"• <b>{when}</b> — {change}")
+        lines.append(render_provenance(event.source, event.verification, language))
     return fit("\n".join(lines))
 
 
@@ -729,7 +881,7 @@ def _hearing_line(hearing: Hearing, case: Case, language: str, *, gone_by: bool)
     if gone_by or hearing.status != HearingStatus.SCHEDULED:
         line += " — " + t(language, f"hearing_status.{hearing.status}")
     if hearing.outcome:
-        line += f": <i>{escape(hearing.outcome)}</i>"
+        line += f": <i>{hearing_outcome(hearing.outcome, language)}</i>"
     return f"• {line}"
 
 

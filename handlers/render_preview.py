@@ -3,7 +3,13 @@
 from dataclasses import dataclass
 
 from handlers.i18n import t
-from handlers.render import Spellings, describe_event, format_when, listed_title, source_line
+from handlers.render import (
+    Spellings,
+    describe_event,
+    format_when,
+    listed_title,
+    render_provenance,
+)
 from storage.models import Event, Person
 from storage.people import UndoOutcome, UndoResult
 from storage.timeline import PushProgress
@@ -27,7 +33,7 @@ def render_preview(preview: Preview, tz: str, language: str) -> str:
         return t(language, "editor.unchanged", person=person)
     lines = [
         t(language, "editor.saved", person=person, change=describe_event(event, language)),
-        source_line(event, language),
+        render_provenance(event.source, event.verification, language),
     ]
     if event.correction:
         lines.append(t(language, "change.correction"))

@@ -2,7 +2,6 @@
 the buttons under them (signed, see handlers/buttons.py)."""
 
 from collections.abc import Sequence
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -11,7 +10,13 @@ from handlers.buttons import Pressed, button_data, read_button
 from handlers.context import CaseContext, language
 from handlers.i18n import t
 from handlers.parsing import BadArguments
-from handlers.render import Spellings, render_candidates, shown_name
+from handlers.render import (
+    Spellings,
+    render_candidates,
+    render_nobody,
+    render_refusal,
+    shown_name,
+)
 from handlers.who import Resolution
 from storage.models import Person, Visibility
 
@@ -23,6 +28,20 @@ UNFOLLOW = "unfollow"
 HISTORY = "hist"
 HEARINGS = "hear"
 CALENDAR = "cal"
+# Under an editor's change (handlers/changes.py), for editors only (handlers/guards.py):
+PICK = "cpick"  # draft id, person id: finish the waiting command for this person
+GO = "cgo"  # draft id: yes, make the change asked about
+DROP = "cdrop"  # draft id: no, leave it
+UNDO = "cundo"  # event id: take this change back
+HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
+CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
+# The steps of a guided edit (handlers/guided.py), each naming the draft it answers:
+WHO = "gwho"  # draft id, person id: edit this person
+FIELD = "gfld"  # draft id, field: change this
+VALUE = "gval"  # draft id, choice: this value (or: add one, remove the one numbered)
+SKIP = "gskip"  # draft id: no source
+LEVEL = "glvl"  # draft id, verification level (or "-"): how it is known; then the change
+GUIDED_ACTIONS = (WHO, FIELD, VALUE, SKIP, LEVEL)
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -34,7 +53,8 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
 
 async def reply_usage(update: Update, command: str, error: BadArguments, language: str) -> None:
     """The reason the arguments were refused, then how to use the command."""
-    reason = "" if error.reason == "error.usage" else t(language, error.reason) + "\n"
+    refused = error.reason != "error.usage"
+    reason = render_refusal(command, error.reason, language) + "\n" if refused else ""
     await reply(
         update, reason + t(language, "error.usage") + " " + t(language, f"usage.{command}")
     )
@@ -111,7 +131,7 @@ async def reply_unresolved(
             card_buttons(found.candidates, found.spellings, language, key),
         )
     else:
-        nobody = t(language, "find.none", query=escape(query))
+        nobody = render_nobody(query, language)
         await reply(update, nobody + ("\n" + t(language, "conversation.hint") if hint else ""))
 
 

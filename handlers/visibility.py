@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
-from handlers.guards import is_editor
+from handlers.guards import VIEWER_ROLES, role_here
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Who, parse_setvisibility
 from handlers.render import listed_title
@@ -23,9 +23,12 @@ Loaded = TypeVar("Loaded")
 
 
 async def sees_restricted_here(session: AsyncSession, update: Update) -> bool:
-    """Restricted people are shown to editors in their private chats, never in a group."""
+    """Restricted people are shown to owners, editors and viewers in their private chats,
+    never in a group."""
     chat = update.effective_chat
-    return chat is not None and chat.type == chat.PRIVATE and await is_editor(session, update)
+    if chat is None or chat.type != chat.PRIVATE:
+        return False
+    return await role_here(session, update) in VIEWER_ROLES
 
 
 async def resolve_here(

@@ -249,7 +249,8 @@ async def set_status(
     verification: str | None = None,
     correction: bool = False,
 ) -> Event | None:
-    """Change a person's asylum or detention status; None when it already is `status`."""
+    """Change a person's asylum or detention status; None when it already is `status`.
+    `verification`: how the change is known to be true (a `Verification`; None: not said)."""
     assert person.id is not None
     old = getattr(person, field)
     if old == status:
@@ -322,6 +323,197 @@ async def set_hearing(
         kind=kind,
         old=old,
         new=_hearing_value(hearing, case),
+        actor_id=actor_id,
+        source=source,
+        verification=verification,
+        grace=grace,
+        correction=correction,
+    )
+
+
+# /held takes a scheduled hearing that has begun, or one beginning within this long (a hearing
+# held earlier in the day than the time stored for it).
+HELD_AHEAD = timedelta(hours=12)
+
+
+async def last_begun_hearing(
+    *, session: AsyncSession, person_id: int, now: datetime | None = None
+) -> HearingSlot | None:
+    """The person's latest scheduled hearing that has begun (or begins within HELD_AHEAD)."""
+    statement = (
+        select(Hearing, Case, Person)
+        .join(Case, col(Hearing.case_id) == col(Case.id))
+        .join(Person, col(Case.person_id) == col(Person.id))
+        .where(
+            Case.person_id == person_id,
+            Hearing.status == HearingStatus.SCHEDULED,
+            col(Hearing.starts_at) <= (now or utcnow()) + HELD_AHEAD,
+        )
+        .order_by(col(Hearing.starts_at).desc(), col(Hearing.id).desc())
+        .limit(1)
+    )
+    row = (await session.exec(statement)).first()
+    return None if row is None else HearingSlot(hearing=row[0], case=row[1], person=row[2])
+
+
+async def cancel_hearing(
+    *,
+    session: AsyncSession,
+    person: Person,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None = None,
+    verification: str | None = None,
+    correction: bool = False,
+) -> Event | None:
+    """Cancel the person's next scheduled hearing; None (nothing written) if there is none."""
+    assert person.id is not None
+    slot = await next_hearing(session=session, person_id=person.id)
+    if slot is None:
+        return None
+    return await _end_hearing(
+        session,
+        slot,
+        kind=EventKind.HEARING_CANCELLED,
+        status=HearingStatus.CANCELLED,
+        outcome=None,
+        actor_id=actor_id,
+        grace=grace,
+        source=source,
+        verification=verification,
+        correction=correction,
+    )
+
+
+async def mark_hearing_held(
+    *,
+    session: AsyncSession,
+    person: Person,
+    outcome: str,
+    text: str | None,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None = None,
+    verification: str | None = None,
+    correction: bool = False,
+) -> Event | None:
+    """Mark the person's latest begun hearing (`last_begun_hearing`) held, with its outcome
+    (`adjourned` or `verdict`, and what was said of it); None (nothing written) if there is
+    no such hearing. The hearing's `outcome` reads `adjourned: <text>`."""
+    assert person.id is not None
+    slot = await last_begun_hearing(session=session, person_id=person.id)
+    if slot is None:
+        return None
+    return await _end_hearing(
+        session,
+        slot,
+        kind=EventKind.HEARING_HELD,
+        status=HearingStatus.HELD,
+        outcome=f"{outcome}: {text}" if text else outcome,
+        told={"outcome": outcome, "text": text},
+        actor_id=actor_id,
+        grace=grace,
+        source=source,
+        verification=verification,
+        correction=correction,
+    )
+
+
+async def _end_hearing(
+    session: AsyncSession,
+    slot: HearingSlot,
+    *,
+    kind: EventKind,
+    status: HearingStatus,
+    outcome: str | None,
+    told: dict[str, Any] | None = None,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None,
+    verification: str | None,
+    correction: bool,
+) -> Event:
+    """A scheduled hearing is cancelled or held: its event keeps the status and outcome it
+    had (for /undo), and the new ones with what followers are `told`."""
+    hearing, case = slot.hearing, slot.case
+    old = {**_hearing_value(hearing, case), "status": hearing.status, "outcome": hearing.outcome}
+    revise_hearing(session=session, hearing=hearing, status=status, outcome=outcome)
+    new = {**_hearing_value(hearing, case), "status": status, **(told or {})}
+    return await record_change(
+        session=session,
+        person_id=slot.person.id or 0,
+        kind=kind,
+        old=old,
+        new=new,
+        actor_id=actor_id,
+        source=source,
+        verification=verification,
+        grace=grace,
+        correction=correction,
+    )
+
+
+async def set_verdict(
+    *,
+    session: AsyncSession,
+    person: Person,
+    verdict: str,
+    sentence: str | None,
+    default_tz: str,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None = None,
+    verification: str | None = None,
+    correction: bool = False,
+) -> Event | None:
+    """Record the verdict (and sentence) of the person's current case (a new case if they
+    have none); None when the case has it already."""
+    assert person.id is not None
+    case = await current_case(session=session, person_id=person.id)
+    if case is None:
+        case = await add_case(session=session, person_id=person.id, tz=default_tz)
+    if (case.verdict, case.sentence) == (verdict, sentence):
+        return None
+    old = {"case_id": case.id, "verdict": case.verdict, "sentence": case.sentence}
+    case.verdict, case.sentence = verdict, sentence
+    session.add(case)
+    if source:
+        await _add_source(session, person.id, source)
+    return await record_change(
+        session=session,
+        person_id=person.id,
+        kind=EventKind.VERDICT,
+        old=old if old["verdict"] or old["sentence"] else None,
+        new={"case_id": case.id, "verdict": verdict, "sentence": sentence},
+        actor_id=actor_id,
+        source=source,
+        verification=verification,
+        grace=grace,
+        correction=correction,
+    )
+
+
+async def add_note(
+    *,
+    session: AsyncSession,
+    person: Person,
+    text: str,
+    actor_id: int | None,
+    grace: timedelta,
+    source: str | None = None,
+    verification: str | None = None,
+    correction: bool = False,
+) -> Event:
+    """Anything else followers should know about the person: a `note` on their timeline."""
+    assert person.id is not None
+    if source:
+        await _add_source(session, person.id, source)
+    return await record_change(
+        session=session,
+        person_id=person.id,
+        kind=EventKind.NOTE,
+        old=None,
+        new={"text": text},
         actor_id=actor_id,
         source=source,
         verification=verification,
@@ -408,8 +600,17 @@ UNDOABLE = (
     EventKind.DETENTION_CHANGED,
     EventKind.HEARING_SET,
     EventKind.HEARING_MOVED,
+    EventKind.HEARING_CANCELLED,
+    EventKind.HEARING_HELD,
+    EventKind.VERDICT,
+    EventKind.NOTE,
 )
-HEARING_CHANGES = (EventKind.HEARING_SET, EventKind.HEARING_MOVED, EventKind.HEARING_CANCELLED)
+HEARING_CHANGES = (
+    EventKind.HEARING_SET,
+    EventKind.HEARING_MOVED,
+    EventKind.HEARING_CANCELLED,
+    EventKind.HEARING_HELD,
+)
 # How often /undo looks again when a concurrent /undo of the same editor took its change first.
 UNDO_ATTEMPTS = 3
 
@@ -526,18 +727,27 @@ def _hearing_of(event: Event) -> int | None:
     )
 
 
-async def _lock_record(session: AsyncSession, event: Event) -> Person | Hearing | None:
-    """The person (a status change) or the hearing (a hearing change), locked for update."""
+async def _lock_record(session: AsyncSession, event: Event) -> Person | Hearing | Case | None:
+    """The record the change changed, locked for update: the hearing (a hearing change), the
+    case (a verdict), else the person (a status change; a note changes only the timeline)."""
     if event.kind in HEARING_CHANGES:
         hearing_id = _hearing_of(event)
         if hearing_id is None:
             return None
         return await session.get(Hearing, hearing_id, with_for_update=True, populate_existing=True)
+    if event.kind == EventKind.VERDICT:
+        case_id = load_value(event.new_value).get("case_id")
+        if case_id is None:
+            return None
+        return await session.get(Case, case_id, with_for_update=True, populate_existing=True)
     return await session.get(Person, event.person_id, with_for_update=True, populate_existing=True)
 
 
 async def _later_change(session: AsyncSession, event: Event) -> Event | None:
-    """The latest change to the same field made after `event` and not taken back, if any."""
+    """The latest change to the same field made after `event` and not taken back, if any
+    (a note replaces nothing: none stands in its way)."""
+    if event.kind == EventKind.NOTE:
+        return None
     kinds = HEARING_CHANGES if event.kind in HEARING_CHANGES else (event.kind,)
     statement = (
         select(Event)
@@ -575,10 +785,17 @@ async def _cancel(session: AsyncSession, event: Event) -> bool:
     return True
 
 
-async def _restore(session: AsyncSession, event: Event, record: Person | Hearing | None) -> None:
-    """Give the record the old value the change replaced."""
+async def _restore(
+    session: AsyncSession, event: Event, record: Person | Hearing | Case | None
+) -> None:
+    """Give the record the old value the change replaced (a note: nothing to give back)."""
     old = load_value(event.old_value)
-    if isinstance(record, Person):
+    if event.kind == EventKind.NOTE:
+        return
+    if isinstance(record, Case):
+        record.verdict, record.sentence = old.get("verdict"), old.get("sentence")
+        session.add(record)
+    elif isinstance(record, Person):
         field = _field_of(event)
         setattr(record, field, old.get("status"))
         setattr(record, f"{field}_since", old.get("since"))
@@ -589,9 +806,12 @@ async def _restore(session: AsyncSession, event: Event, record: Person | Hearing
         if not old:  # the hearing was new: it goes again
             await session.delete(record)
             return
+        # A cancelled or held hearing is scheduled again, without the outcome.
+        ended = {"status": old["status"], "outcome": old.get("outcome")} if "status" in old else {}
         revise_hearing(
             session=session,
             hearing=record,
             starts_at=datetime.fromisoformat(old["starts_at"]),
             place=old.get("place"),
+            **ended,
         )

@@ -1,7 +1,10 @@
-"""Who may see a person: everyone (public), or editors only, in their private chats (restricted).
+"""Who may see a person: everyone (public), or only owners, editors and viewers, in their
+private chats (restricted).
 
 A restricted person's record is never shown in a group or followed by one; pushes about them
-reach only the private chats of editors and owners, whoever followed them before.
+reach only the private chats of owners, editors and viewers (a viewer sees the records and
+changes nothing, so hears what they follow by name like an editor), whoever followed them
+before.
 """
 
 import json
@@ -24,15 +27,17 @@ from storage.models import (
 )
 
 VISIBILITY_CHANGED = "visibility_changed"
-# The roles that keep the records, and so may see restricted people.
+# The roles that keep the records; and those that may see restricted people: the keepers and
+# the viewers (who see the records and the audit, and change nothing).
 KEEPERS = (Role.OWNER, Role.EDITOR)
+READERS = (*KEEPERS, Role.VIEWER)
 
 
 def sees_restricted() -> ColumnElement[bool]:
-    """Chats allowed to hear about a restricted person: an editor's or owner's private chat
-    (a private chat's id is its user's id)."""
-    keepers = select(Admin.user_id).where(col(Admin.role).in_(KEEPERS))
-    return and_(col(Chat.kind) == "private", col(Chat.id).in_(keepers))
+    """Chats allowed to hear about a restricted person: an owner's, editor's or viewer's
+    private chat (a private chat's id is its user's id)."""
+    readers = select(Admin.user_id).where(col(Admin.role).in_(READERS))
+    return and_(col(Chat.kind) == "private", col(Chat.id).in_(readers))
 
 
 async def set_visibility(

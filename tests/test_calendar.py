@@ -411,7 +411,8 @@ async def test_restricted_people_only_in_an_editors_private_chat_never_in_groups
     assert len(_events((await _file(bot, EDITOR)).document or b"")) == 1
     in_group = await bot.say(FOLLOWER, "/calendar", chat=GROUP)
     assert in_group.method == "sendMessage"  # the group's follow from before shows nothing
-    assert "Nobody found" in ((await bot.say(EDITOR, "/calendar #1", chat=GROUP)).text or "")
+    by_id = await bot.say(EDITOR, "/calendar #1", chat=GROUP)
+    assert by_id.text == "No person has the number #1."
     group_card = await bot.say(FOLLOWER, "/person Sairagul Sauytbay", chat=GROUP)
     await bot.api.user_presses(
         FOLLOWER, group_card, button_data(key, "cal", 1), check_button=False

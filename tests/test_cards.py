@@ -257,11 +257,15 @@ async def test_a_restricted_persons_history_is_for_editors_in_private_only(
     bot: Story,
 ) -> None:
     await bot.say(EDITOR, "/setvisibility Murager Alimuly restricted")
-    nobody = "Nobody found for “{}”. Try another spelling, or part of the name."
+    nobody = {
+        "Murager Alimuly": "Nobody found for “Murager Alimuly”. Try another spelling, or part "
+        "of the name.",
+        "#2": "No person has the number #2.",
+    }
     for user, chat in ((STRANGER, None), (FOLLOWER, GROUP), (EDITOR, GROUP)):
         for who in ("Murager Alimuly", "#2"):
             answer = await bot.say(user, f"/history {who}", chat=chat)
-            assert answer.text == nobody.format(who), (user, chat)
+            assert answer.text == nobody[who], (user, chat)
     shown = await bot.say(EDITOR, "/history Murager Alimuly")
     assert (shown.text or "").startswith("<b>History</b> of <b>Murager Alimuly</b> #2")
 

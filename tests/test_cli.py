@@ -252,3 +252,74 @@ def test_help_of_demo_says_it_reads_no_environment(capsys: pytest.CaptureFixture
     text = _help(capsys, "demo")
     assert "environment: none" in text
     assert not any(name.upper() in text for name in Settings.model_fields)
+
+
+def test_export_imported_elsewhere_exports_the_same_records(tmp_path: Path) -> None:
+    source, copy = f"sqlite:///{tmp_path}/source.db", f"sqlite:///{tmp_path}/copy.db"
+    assert _casewatch(tmp_path, "seed", DATABASE_URL=source).returncode == 0
+    exported = _casewatch(tmp_path, "export", DATABASE_URL=source)
+    written = _casewatch(tmp_path, "export", "-o", "people.csv", DATABASE_URL=source)
+    (tmp_path / "people.json").write_text(exported.stdout)
+
+    from_json = _casewatch(tmp_path, "import", "people.json", DATABASE_URL=copy)
+    from_csv = _casewatch(tmp_path, "import", "people.csv", DATABASE_URL=copy)
+
+    assert exported.returncode == 0 and exported.stdout.startswith("[\n{")
+    assert written.stderr.strip() == "casewatch: 4 people written to people.csv"
+    assert from_json.stdout.strip() == (
+        "casewatch: Imported. People added: 4, changed: 0, unchanged: 0."
+    )
+    assert from_csv.stdout.strip() == (
+        "casewatch: Imported. People added: 0, changed: 0, unchanged: 4."
+    )
+    assert _casewatch(tmp_path, "export", DATABASE_URL=copy).stdout == exported.stdout
+
+
+def test_import_with_refused_rows_lists_each_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text("name;birth_year\nSample A;1990\n;1991\nSample B;old\n")
+    database = f"sqlite:///{tmp_path}/casewatch.db"
+
+    result = _casewatch(tmp_path, "import", "people.csv", DATABASE_URL=database)
+    exported = _casewatch(tmp_path, "export", DATABASE_URL=database)
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "casewatch: Nothing was imported: 2 rows were refused.",
+        "casewatch: Row 3: the name is missing",
+        "casewatch: Row 4: a whole number is expected (birth_year: old)",
+    ]
+    assert exported.stdout == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "expected"),
+    [
+        ("missing.json", None, "casewatch: cannot read missing.json (No such file or directory)"),
+        (
+            "broken.json",
+            '[{"name": "A"}',
+            "casewatch: broken.json: The file is not valid JSON. (the list is not closed with ])",
+        ),
+        (
+            "columns.csv",
+            "name,shoe_size\nA,42\n",
+            "casewatch: columns.csv: The CSV file has columns that are not in the format "
+            "(shoe_size)",
+        ),
+        (
+            "people.xlsx",
+            "",
+            "casewatch: cannot tell the format of people.xlsx from its name; "
+            "add --format json|csv",
+        ),
+    ],
+)
+def test_a_file_import_cannot_read_is_one_line(
+    tmp_path: Path, filename: str, content: str | None, expected: str
+) -> None:
+    if content is not None:
+        (tmp_path / filename).write_text(content)
+    result = _casewatch(
+        tmp_path, "import", filename, DATABASE_URL=f"sqlite:///{tmp_path}/casewatch.db"
+    )
+    assert _one_line_failure(result) == expected

@@ -103,7 +103,7 @@ async def test_a_typed_date_is_checked_and_a_wrong_one_gets_the_hint_again(
         asked = await bot.say(EDITOR, f"{day:%d.%m.%Y} 11:30")
         preview = await _skip_source_and_level(bot, asked)
         assert (preview.text or "").startswith("Saved for <b>Murager Alimuly</b>")
-        assert "No source given." in (preview.text or "")
+        assert t("en", "change.no_source") in (preview.text or "")
     last = (await _events(database_url, person.id or 0))[-1]
     assert last.kind == EventKind.HEARING_SET and last.actor_id == EDITOR.id
 
@@ -262,12 +262,13 @@ async def test_a_viewer_is_refused(database_url: str) -> None:
         session.add(Admin(user_id=FOLLOWER.id, role=Role.VIEWER, added_by=EDITOR.id))
     await engine.dispose()
     async with story(database_url) as bot:
-        assert (await bot.say(FOLLOWER, "/edit Qaisha Aqan")).text == REFUSED
+        viewer_refused = t("en", "roles.viewer_changes_nothing")
+        assert (await bot.say(FOLLOWER, "/edit Qaisha Aqan")).text == viewer_refused
         fields = await bot.say(EDITOR, "/edit Qaisha Aqan")
         pressed = await bot.api.user_presses(
             FOLLOWER, fields, _data(fields, "Stage"), check_button=False
         )
-        assert await answer_to(bot, pressed) == REFUSED
+        assert await answer_to(bot, pressed) == viewer_refused
     await eventually(lambda: _no_change(database_url))
 
 

@@ -3,14 +3,21 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from handlers.i18n import t
 from handlers.render import (
     MAX_MESSAGE,
     fit,
     format_partial_date,
+    net_changes,
+    render_digest,
     render_hearings,
+    render_history,
+    render_nobody,
     render_person_card,
     render_push,
+    render_refusal,
     render_reminder_offsets,
+    render_watch_match,
 )
 from storage.models import Case, Event, Hearing, Person
 from storage.people import HearingSlot, PersonCard
@@ -223,3 +230,206 @@ def test_reminder_times_are_listed_or_said_to_be_off() -> None:
     assert "7 days, 1 day and 1 hour before" in render_reminder_offsets((7 * day, day, hour), "en")
     assert "остаётся 1 день и 90 минут" in render_reminder_offsets((day, 90 * hour / 60), "ru")
     assert "No hearing reminders" in render_reminder_offsets((), "en")
+
+
+# --- provenance and net changes ----------------------------------------------------------
+
+
+def _at(day: int, hour: int = 5) -> dict[str, object]:
+    """A hearing's stored value: `day` December 2026 at `hour` UTC (+5 h in Almaty)."""
+    starts_at = datetime(2026, 12, day, hour, 0, tzinfo=UTC).isoformat()
+    return {"hearing_id": 1, "starts_at": starts_at, "tz": "Asia/Almaty", "place": "Zharkent"}
+
+
+def _change(
+    kind: str,
+    old: dict[str, object] | None,
+    new: dict[str, object],
+    event_id: int = 1,
+    **fields: object,
+) -> Event:
+    return Event(
+        id=event_id,
+        person_id=1,
+        kind=kind,
+        old_value=json.dumps(old) if old else None,
+        new_value=json.dumps(new),
+        dedup_key=f"k{event_id}",
+        **fields,
+    )
+
+
+def _status(
+    old: str, new: str, event_id: int = 1, kind: str = "asylum_changed", **fields: object
+) -> Event:
+    return _change(kind, {"status": old}, {"status": new}, event_id, **fields)
+
+
+def test_push_says_the_source_and_the_verification_level_in_the_readers_language() -> None:
+    event = _status(
+        "asylum_seeker",
+        "refugee",
+        source="https://example.org/ruling?a=1&b=2",
+        verification="document",
+    )
+    english = render_push([event], _person(), "en")
+    assert (
+        'Source: <a href="https://example.org/ruling?a=1&amp;b=2">'
+        "https://example.org/ruling?a=1&amp;b=2</a> · confirmed by a document"
+    ) in english
+    assert "Источник: <a" in render_push([event], _person(), "ru")
+    assert "подтверждено документом" in render_push([event], _person(), "ru")
+    assert "Дереккөз: <a" in render_push([event], _person(), "kk")
+    assert "құжатпен расталған" in render_push([event], _person(), "kk")
+
+
+def test_each_verification_level_is_said_in_words() -> None:
+    said = {
+        "relative": (
+            "confirmed by a relative or the lawyer",
+            "подтверждено родственником или адвокатом",
+        ),
+        "media": ("reported by the media", "по сообщениям СМИ"),
+        "unverified": ("not verified", "не проверено"),
+    }
+    for level, (english, russian) in said.items():
+        event = _status("none", "applied")
+        event.verification = level
+        assert f"No source given · {english}" in render_push([event], _person(), "en")
+        assert f"Источник не указан · {russian}" in render_push([event], _person(), "ru")
+
+
+def test_a_change_without_a_source_says_so_and_a_level_not_given_is_not_guessed() -> None:
+    text = render_push([_status("asylum_seeker", "refugee")], _person(), "en")
+    assert text.endswith("(was asylum seeker).\nNo source given")
+    assert "Дереккөз көрсетілмеген" in render_push([_status("none", "applied")], _person(), "kk")
+
+
+def test_a_reminder_is_not_a_change_and_says_no_source() -> None:
+    text = render_push([_reminder("1d", timedelta(days=1))], _person(), "en")
+    assert "Source" not in text and "No source" not in text
+
+
+def test_two_moves_of_one_hearing_are_one_line_from_the_first_old_to_the_last_new() -> None:
+    first = _change("hearing_moved", _at(1), _at(3), 1, source="https://a.example/1")
+    second = _change("hearing_moved", _at(3), _at(7), 2, verification="relative")
+    text = render_push([first, second], _person(), "en")
+    assert text.count("next hearing moved") == 1 and "•" not in text
+    assert "moved to <b>Mon 7 Dec 2026, 10:00, Zharkent</b>" in text
+    assert "(was Tue 1 Dec 2026, 10:00, Zharkent)" in text
+    assert "3 Dec" not in text
+    # Followers are told the value the last change set, and where that one came from.
+    assert text.endswith("No source given · confirmed by a relative or the lawyer")
+
+
+def test_a_hearing_set_and_then_moved_is_told_as_set_at_its_final_time() -> None:
+    set_ = _change("hearing_set", None, _at(3), 1)
+    moved = _change("hearing_moved", _at(3), _at(9), 2)
+    text = render_push([set_, moved], _person(), "en")
+    assert "hearing set for <b>Wed 9 Dec 2026, 10:00, Zharkent</b>." in text
+    assert "moved" not in text and "was" not in text
+
+
+def test_two_status_changes_of_one_field_are_one_line_and_other_fields_stay_apart() -> None:
+    changes = [
+        _status("asylum_seeker", "rejected", 1),
+        _status("free", "pretrial_detention", 2, kind="detention_changed"),
+        _status("rejected", "appeal", 3),
+    ]
+    netted = net_changes(changes)
+    assert [(change.first.id, change.last.id) for change in netted] == [(1, 3), (2, 2)]
+    text = render_push(changes, _person(), "en")
+    lines = text.split("\n")
+    assert lines[1] == (
+        "• asylum status is now <b>appealing the asylum decision</b> (was asylum seeker)."
+    )
+    assert lines[3].startswith("• detention status is now <b>pretrial detention</b>")
+    assert "rejected" not in text
+
+
+def test_a_change_taken_back_inside_its_window_is_left_out_or_said_to_stay() -> None:
+    there = _change("hearing_moved", _at(1), _at(3), 1)
+    back = _change("hearing_moved", _at(3), _at(1), 2)
+    status = _status("free", "house_arrest", 3, kind="detention_changed")
+    netted = net_changes([there, back, status])
+    assert [change.unchanged for change in netted] == [True, False]
+    text = render_push([there, back, status], _person(), "en")
+    assert "hearing" not in text and "house arrest" in text
+    alone = render_push(
+        [_status("refugee", "rejected", 1), _status("rejected", "refugee", 2)], _person(), "ru"
+    )
+    assert "статус убежища не изменился: <b>беженец</b>" in alone
+    assert "next hearing stays at <b>Tue 1 Dec 2026" in render_push([there, back], _person(), "en")
+
+
+def test_moves_of_two_hearings_are_told_apart() -> None:
+    other = {**_at(5), "hearing_id": 2}
+    first = _change("hearing_moved", _at(1), _at(3), 1)
+    second = _change("hearing_moved", {**_at(4), "hearing_id": 2}, other, 2)
+    assert len(net_changes([first, second])) == 2
+    assert render_push([first, second], _person(), "en").count("• next hearing moved") == 2
+
+
+def test_one_change_alone_is_its_own_net_change() -> None:
+    (only,) = net_changes([MOVED])
+    assert only.first is only.last is MOVED and not only.unchanged
+
+
+def test_card_shows_where_its_last_change_comes_from() -> None:
+    event = _status("asylum_seeker", "refugee")
+    event.verification = "media"
+    text = render_person_card(_card(_person(asylum="refugee"), last_event=event), "en")
+    assert "Last change: asylum status is now <b>refugee</b>" in text
+    assert "\nNo source given · reported by the media" in text
+    sourced = render_person_card(_card(_person(), last_event=MOVED), "ru")
+    assert 'Источник: <a href="https://example.org/news?id=1&amp;x=2">' in sourced
+
+
+def test_history_marks_a_correction_and_says_each_changes_provenance() -> None:
+    fixed = _status("refugee", "asylum_seeker", 2)
+    fixed.correction = True
+    fixed.effective_at = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    told = _status(
+        "asylum_seeker",
+        "refugee",
+        1,
+        source="https://example.org/1",
+        verification="document",
+        effective_at=datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+    )
+    text = render_history(_person(), [], [fixed, told], "Asia/Almaty", "en")
+    lines = text.split("\n")
+    assert lines[1].endswith("<i>(correction, followers were not told)</i>")
+    assert lines[2] == "No source given"
+    assert "correction" not in lines[3]
+    assert lines[4].endswith("· confirmed by a document")
+    russian = render_history(_person(), [], [fixed], "Asia/Almaty", "ru")
+    assert "(исправление, подписчики не уведомлялись)" in russian
+
+
+def test_an_unknown_status_lists_the_statuses_of_its_own_command() -> None:
+    asylum = render_refusal("setasylum", "error.bad_status", "en")
+    assert asylum.startswith("Unknown asylum status.")
+    assert "<code>asylum_seeker</code> — asylum seeker" in asylum and "house_arrest" not in asylum
+    detention = render_refusal("setdetention", "error.bad_status", "kk")
+    assert detention.startswith("Мұндай қамау мәртебесі жоқ.")
+    assert "<code>house_arrest</code> — үйқамақ" in detention and "refugee" not in detention
+    assert render_refusal("sethearing", "error.too_long", "en") == t("en", "error.too_long")
+
+
+def test_an_id_nobody_has_is_said_as_a_number_and_a_name_as_a_name() -> None:
+    assert render_nobody("#999", "en") == "No person has the number #999."
+    assert render_nobody("#999", "ru") == "Нет человека с номером #999."  # noqa: RUF001
+    assert render_nobody("<Eve>", "en").startswith("Nobody found for “&lt;Eve&gt;”")
+
+
+def test_digest_and_watch_match_say_each_changes_provenance() -> None:
+    person = _person()
+    sourced = _status("none", "applied", source="https://example.org/d", verification="media")
+    digest = render_digest([(person, [sourced], []), (person, [MOVED], [])], "en")
+    assert 'Source: <a href="https://example.org/d">https://example.org/d</a>' in digest
+    assert "· reported by the media" in digest
+    assert digest.count("Source: ") == 2
+    added = _change("person_added", None, {"name": "Qaisha Aqan"})
+    match = render_watch_match("Qaisha", [added], person, "kk")
+    assert match.endswith("Дереккөз көрсетілмеген")

@@ -1,5 +1,6 @@
-"""Who may see and change what: restricted people reach editors' private chats only, and in a
-group only its administrators change what it follows and how (SQLite and PostgreSQL)."""
+"""Who may see and change what: restricted people reach owners', editors' and viewers' private
+chats only, and in a group only its administrators change what it follows and how (SQLite and
+PostgreSQL)."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -72,7 +73,7 @@ async def _pushed_to(engine: AsyncEngine) -> list[int]:
         return sorted((await session.exec(pending.order_by(col(Delivery.chat_id)))).all())
 
 
-async def test_a_push_about_a_restricted_person_reaches_editors_private_chats_only(
+async def test_a_push_about_a_restricted_person_reaches_editors_and_viewers_private_chats_only(
     engine: AsyncEngine,
 ) -> None:
     async with session_scope(engine) as session:
@@ -84,7 +85,7 @@ async def test_a_push_about_a_restricted_person_reaches_editors_private_chats_on
     async with session_scope(engine) as session:
         assert await _restrict(session, person)
         await change_status(session, person)
-    assert await _pushed_to(engine) == [EDITOR_CHAT]
+    assert await _pushed_to(engine) == [EDITOR_CHAT, VIEWER_CHAT]
 
 
 async def test_restricting_drops_what_outsiders_were_still_owed_and_is_audited(
@@ -101,7 +102,7 @@ async def test_restricting_drops_what_outsiders_were_still_owed_and_is_audited(
     async with session_scope(engine) as session:
         assert await _restrict(session, person)
         assert not await _restrict(session, person)
-    assert await _pushed_to(engine) == [EDITOR_CHAT]
+    assert await _pushed_to(engine) == [EDITOR_CHAT, VIEWER_CHAT]
     async with session_scope(engine) as session:
         (audit,) = (
             await session.exec(select(AuditEntry).where(AuditEntry.action == "visibility_changed"))
@@ -257,6 +258,8 @@ async def test_setvisibility_is_for_editors_and_says_when_nothing_changes(bot: S
 
 
 def _nobody(query: str) -> str:
+    if query.startswith("#"):
+        return f"No person has the number {query}."
     return f"Nobody found for “{query}”. Try another spelling, or part of the name."
 
 

@@ -55,6 +55,8 @@ async def _follows(bot: Story, chat_id: int) -> list[int | None]:
 
 
 def _nobody(query: str) -> str:
+    if query.startswith("#"):
+        return f"No person has the number {query}."
     return f"Nobody found for “{query}”. Try another spelling, or part of the name."
 
 
