@@ -103,7 +103,7 @@ async def test_a_typed_date_is_checked_and_a_wrong_one_gets_the_hint_again(
         asked = await bot.say(EDITOR, f"{day:%d.%m.%Y} 11:30")
         preview = await _skip_source_and_level(bot, asked)
         assert (preview.text or "").startswith("Saved for <b>Murager Alimuly</b>")
-        assert t("en", "change.no_source") in (preview.text or "")
+        assert t("en", "provenance.no_source") in (preview.text or "")
     last = (await _events(database_url, person.id or 0))[-1]
     assert last.kind == EventKind.HEARING_SET and last.actor_id == EDITOR.id
 
