@@ -13,7 +13,7 @@ role is checked again at every step: a press, a typed value.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -26,14 +26,17 @@ from handlers.buttons import Pressed, button_data
 from handlers.changes import ChangeCommand, Editor, carry_out
 from handlers.context import CaseContext, command_args, language
 from handlers.conversation import plain_text
-from handlers.editing import RECORD_CHANGES, SETHEARING
+from handlers.editing import RECORD_CHANGES
 from handlers.guards import is_editor
+from handlers.hearing_changes import HEARING_COMMANDS
 from handlers.i18n import t
 from handlers.parsing import (
     BadArguments,
     Provenance,
     Who,
+    parse_note,
     parse_sethearing,
+    parse_setverdict,
     parse_spellings,
     parse_who,
     split_provenance,
@@ -94,6 +97,8 @@ MAX_LENGTHS = {
 }
 MAX_NOTE = 200  # of a relation: "sister", "the same border crossing"
 EARLIEST_BIRTH_YEAR = 1900
+# Free text told to followers as typed: checked by its command's own parser.
+_FREE_TEXT: dict[str, Callable[[str], object]] = {"verdict": parse_setverdict, "note": parse_note}
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,8 @@ FIELDS = {
         Field(SPELLING, sourced=False),
         Field("relation"),
         Field(APPEAL, tuple(APPEAL_STAGES), "stage."),
+        Field("verdict"),
+        Field("note"),
     )
 }
 
@@ -153,6 +160,9 @@ def parse_typed(field_name: str, text: str) -> Any:
     if field_name == "hearing":
         parse_sethearing(f"#1 {text}")  # the same grammar as /sethearing
         return " ".join(text.split())
+    if field_name in _FREE_TEXT:
+        _FREE_TEXT[field_name](f"#1: {text}")  # the same grammar as /setverdict, /note
+        return text
     if field_name == SPELLING:
         return parse_spellings(text.replace(";", " "))[0]
     if field_name == "relation":
@@ -263,17 +273,26 @@ async def _apply_guided(
 
 # The change every field without a typed command of its own is made with.
 GUIDED_CHANGE = ChangeCommand(name=EDIT, parse=parse_guided, apply=_apply_guided)
-_TYPED_COMMANDS = {command.name: command for command in RECORD_CHANGES}
+_TYPED_COMMANDS = {command.name: command for command in (*RECORD_CHANGES, *HEARING_COMMANDS)}
+# The fields a typed command changes, by the command's name.
+_COMMAND_OF = {
+    "hearing": "sethearing",
+    "asylum": "setasylum",
+    "detention": "setdetention",
+    "verdict": "setverdict",
+    "note": "note",
+}
 
 
 def change_for(state: dict[str, Any]) -> tuple[ChangeCommand[Any], str]:
     """The change command a finished conversation comes to, and its text: the typed commands'
     own for a hearing or a status, so a guided change is made exactly as a typed one."""
     name, person_id = state["field"], state["person_id"]
-    if name in ("hearing", "asylum", "detention"):
+    if name in _COMMAND_OF:
         provenance = " ".join(w for w in (state.get("source"), state.get("verification")) if w)
-        command = SETHEARING if name == "hearing" else _TYPED_COMMANDS[f"set{name}"]
-        return command, f"#{person_id} {state['value']} {provenance}".strip()
+        colon = ":" if name in _FREE_TEXT else ""  # free text follows the name after a colon
+        text = f"#{person_id}{colon} {state['value']} {provenance}"
+        return _TYPED_COMMANDS[_COMMAND_OF[name]], text.strip()
     return GUIDED_CHANGE, json.dumps(state, ensure_ascii=False, sort_keys=True)
 
 
@@ -327,7 +346,7 @@ def _offered_label(offered: Any) -> str:
 def render_typed_hint(state: dict[str, Any], lang: str) -> str:
     """What to type, and in what form."""
     name = state["field"]
-    if name in ("hearing", "birth_year", "lawyer", SPELLING):
+    if name in ("hearing", "birth_year", "lawyer", SPELLING, "verdict", "note"):
         return t(lang, f"guided.ask.{name}")
     if name == "relation":
         return t(lang, f"guided.ask.{state['choice']}")

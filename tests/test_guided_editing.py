@@ -295,6 +295,7 @@ def test_typed_values_are_tidied_and_checked() -> None:
         ("city", "x" * 101, "error.too_long"),
         ("spelling", "#12", "error.name_hash"),
         ("appeal", "-", "error.usage"),
+        ("note", " ", "error.text_missing"),
     ]:
         with pytest.raises(BadArguments) as refused:
             parse_typed(field, text)
@@ -313,3 +314,17 @@ async def test_a_hearing_date_in_the_past_is_asked_about_first(database_url: str
         assert "is in the past" in (question.text or "")
         preview = await _press(bot, question, t("en", "change.go"))
         assert (preview.text or "").startswith("Saved for <b>Murager Alimuly</b>")
+
+
+async def test_a_verdict_is_typed_and_made_as_setverdict_makes_it(database_url: str) -> None:
+    async with story(database_url) as bot:
+        fields = await bot.say(EDITOR, "/edit Qaisha Aqan")
+        hint = await _press(bot, fields, "Verdict")
+        assert "after a ;, the sentence" in (hint.text or "")
+        asked = await bot.say(EDITOR, "guilty; 6 months of restricted freedom")
+        preview = await _skip_source_and_level(bot, asked)
+        text = preview.text or ""
+        assert text.startswith("Saved for <b>Qaisha Aqan</b>") and "guilty" in text, text
+        assert "6 months of restricted freedom" in text
+    person = await _person(database_url, "Qaisha Aqan")
+    assert (await _events(database_url, person.id or 0))[-1].kind == EventKind.VERDICT
