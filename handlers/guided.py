@@ -231,13 +231,7 @@ def parse_guided(text: str) -> GuidedArgs:
 async def _apply_guided(
     session: AsyncSession, person: Person, args: GuidedArgs, editor: Editor
 ) -> Event | None:
-    by = MadeBy(
-        actor_id=editor.user_id,
-        grace=editor.services.grace,
-        source=args.provenance.source,
-        verification=args.provenance.verification,
-        correction=args.provenance.silent,
-    )
+    by = MadeBy(**editor.made(args))
     name, value = args.field, args.value
     if name in PERSON_FIELDS:
         return await set_person_field(

@@ -47,7 +47,8 @@ APPEAL_STAGES = (CaseStage.APPEAL, CaseStage.CASSATION)
 
 @dataclass(frozen=True)
 class MadeBy:
-    """Who makes a change and where it comes from (the keywords every change takes)."""
+    """Who makes a change, its grace window, and where it comes from (the keywords every
+    change of storage/people.py takes)."""
 
     actor_id: int | None
     grace: timedelta
