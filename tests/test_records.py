@@ -237,24 +237,18 @@ async def test_an_appeal_is_followed_by_the_persons_followers_and_the_new_courts
         )
         person = await session.get(Person, person_id)
         assert person is not None
-        appeal = await start_appeal(
-            session=session,
-            person=person,
-            court="Almaty regional court",
-            stage=CaseStage.APPEAL,
-            default_tz=TZ,
-            by=BY,
-        )
-        assert appeal is not None
-        again = await start_appeal(
-            session=session,
-            person=person,
-            court="Almaty regional court",
-            stage=CaseStage.APPEAL,
-            default_tz=TZ,
-            by=BY,
-        )
-        assert again is None
+        appeal, again = [
+            await start_appeal(
+                session=session,
+                person=person,
+                court="Almaty regional court",
+                stage=CaseStage.APPEAL,
+                default_tz=TZ,
+                by=BY,
+            )
+            for _ in range(2)
+        ]
+        assert appeal is not None and again is None  # the same appeal again: nothing to do
         await change_hearing(session, person, datetime(2031, 3, 3, 10, 0))
         card = render_person_card(await load_person_card(session=session, person=person), "en")
     assert "Appeal of the case: court in Zharkent" in card
