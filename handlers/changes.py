@@ -50,7 +50,13 @@ from storage.drafts import save_draft, take_draft
 from storage.engine import session_scope
 from storage.models import Event, Person, utcnow
 from storage.outbox import count_told
-from storage.people import UndoOutcome, get_person, make_correction, undo_last_change
+from storage.people import (
+    UNDOABLE,
+    UndoOutcome,
+    get_person,
+    make_correction,
+    undo_last_change,
+)
 from storage.timeline import claim_update, push_progress
 
 DRAFT = "change"  # the kind of draft a waiting change command is
@@ -300,18 +306,22 @@ def _preview_buttons(preview: Preview, key: bytes, lang: str) -> InlineKeyboardM
     event = preview.event
     if event is None:
         return None
-    row = [
-        InlineKeyboardButton(
-            t(lang, "change.undo"), callback_data=button_data(key, UNDO, event.id)
+    row = []
+    # /undo takes back hearings and statuses; a field changed by guided editing is changed
+    # back by editing it again.
+    if event.kind in UNDOABLE:
+        row.append(
+            InlineKeyboardButton(
+                t(lang, "change.undo"), callback_data=button_data(key, UNDO, event.id)
+            )
         )
-    ]
     if not event.correction:
         row.append(
             InlineKeyboardButton(
                 t(lang, "change.hush"), callback_data=button_data(key, HUSH, event.id)
             )
         )
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup([row]) if row else None
 
 
 async def _change_pressed(

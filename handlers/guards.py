@@ -16,7 +16,7 @@ from telegram.ext.filters import UpdateType
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.replies import CHANGE_ACTIONS, reply
+from handlers.replies import CHANGE_ACTIONS, GUIDED_ACTIONS, reply
 from storage.admins import role_of
 from storage.engine import session_scope
 from storage.models import Role
@@ -35,12 +35,13 @@ EDITOR_COMMANDS = (
     "undo",
     "stats",
     "import",
+    "edit",
 )
 # Viewers see restricted records and the audit, and change nothing; owners and editors too.
 VIEWER_COMMANDS: tuple[str, ...] = ("audit", "export")
 OWNER_COMMANDS: tuple[str, ...] = ("admins",)
 # The actions of buttons that change records (handlers/buttons.py): for editors only.
-EDITOR_BUTTONS: tuple[str, ...] = (*CHANGE_ACTIONS,)
+EDITOR_BUTTONS: tuple[str, ...] = (*CHANGE_ACTIONS, *GUIDED_ACTIONS)
 
 OWNER_ROLES = frozenset({Role.OWNER})
 EDITOR_ROLES = frozenset(KEEPERS)

@@ -40,6 +40,7 @@ from handlers.following import (
 from handlers.forget import FORGET, KEEP, forget_command, forget_pressed
 from handlers.group_admins import group_admin_guards
 from handlers.guards import role_guards
+from handlers.guided import cancel, edit, guided_pressed, typed_value
 from handlers.hearing_changes import HEARING_COMMANDS
 from handlers.history import history, history_pressed
 from handlers.import_export import IMPORT_CAPTION, export_command, import_command
@@ -49,7 +50,15 @@ from handlers.lifecycle import membership_handler
 from handlers.lookup import card_pressed, find, hearings, hearings_pressed, person
 from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
-from handlers.replies import CALENDAR, CARD, FOLLOW, HEARINGS, HISTORY, UNFOLLOW
+from handlers.replies import (
+    CALENDAR,
+    CARD,
+    FOLLOW,
+    GUIDED_ACTIONS,
+    HEARINGS,
+    HISTORY,
+    UNFOLLOW,
+)
 from handlers.start import help_command, start
 from handlers.stats import stats
 from handlers.visibility import setvisibility
@@ -91,6 +100,7 @@ COMMANDS = {
     "forget": forget_command,
     "import": import_command,
     "export": export_command,
+    "edit": edit,
 }
 
 
@@ -113,6 +123,13 @@ def add_handlers(
     application.add_handler(
         change_buttons({change.name: change for change in CHANGES}, {ADDPERSON: add_anyway})
     )
+    # Guided editing: /cancel answers everyone; a typed message is a value only while the
+    # sender's edit waits for one (otherwise it goes on to the plain-text answer).
+    application.add_handler(CommandHandler("cancel", cancel, filters=NEW))
+    application.add_handler(
+        CallbackQueryHandler(guided_pressed, pattern=f"^({'|'.join(GUIDED_ACTIONS)}):")
+    )
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NEW, typed_value))
     application.add_handler(CallbackQueryHandler(card_pressed, pattern=f"^{CARD}:"))
     application.add_handler(CallbackQueryHandler(lang_pressed, pattern=f"^{LANG}:"))
     application.add_handler(CallbackQueryHandler(history_pressed, pattern=f"^{HISTORY}:"))

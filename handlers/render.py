@@ -33,12 +33,15 @@ from storage.models import (
     HearingStatus,
     NameWatch,
     Person,
+    RelationKind,
     SubscriptionScope,
     Verification,
+    Visibility,
 )
 from storage.names import NameMatch
 from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
+from storage.records import APPEAL, CASE_FIELDS, PERSON_FIELDS, SPELLING
 from storage.reminders import offset_of
 from storage.timeline import load_value
 
@@ -371,6 +374,27 @@ def _case_line(card: PersonCard, language: str) -> str | None:
     return "\n".join([line, *details])
 
 
+def _record_lines(card: PersonCard, language: str) -> list[str]:
+    """The case's lawyer and the case it appeals; the person's co-defendants and relatives
+    (public people only: a card never names a restricted one)."""
+    lines = []
+    case = card.case
+    if case is not None and case.lawyer:
+        lines.append(t(language, "card.lawyer", value=escape(case.lawyer)))
+    if (appealed := card.appealed) is not None:
+        parts = [escape(part) for part in (appealed.case_number, appealed.court) if part]
+        lines.append(t(language, "card.appeal_of", case=", ".join(parts) or f"#{appealed.id}"))
+    for kind in RelationKind:
+        related = [
+            escape(r.other.name) + f" #{r.other.id}" + (f" ({escape(r.note)})" if r.note else "")
+            for r in card.relations
+            if r.kind == kind and r.other.visibility == Visibility.PUBLIC
+        ]
+        if related:
+            lines.append(t(language, f"card.{kind}", people=", ".join(related)))
+    return lines
+
+
 def render_hearing_slot(slot: HearingSlot, language: str) -> str:
     """`3 Dec 2026, 10:00, Zharkent district court`."""
     assert slot.hearing.starts_at is not None
@@ -392,6 +416,7 @@ def render_person_card(card: PersonCard, language: str, link: str | None = None)
     lines.append(_status_line(person, "asylum", language))
     if case_line := _case_line(card, language):
         lines.append(case_line)
+    lines.extend(_record_lines(card, language))
     if card.next_hearing:
         when = render_hearing_slot(card.next_hearing, language)
         lines.append(t(language, "card.next_hearing", when=when))
@@ -518,6 +543,8 @@ def describe_change(change: NetChange, language: str) -> str:
         )
     if kind == EventKind.PERSON_ADDED:
         return t(language, "event.person_added")
+    if kind == EventKind.RECORD_CHANGED:
+        return t(language, "event.record_changed", text=_describe_record_change(new, language))
     if kind in (EventKind.HEARING_CANCELLED, EventKind.HEARING_HELD) and new.get("starts_at"):
         return _describe_hearing_end(kind, new, language)
     if kind == EventKind.VERDICT and "verdict" in new:
@@ -528,6 +555,50 @@ def describe_change(change: NetChange, language: str) -> str:
     if kind == EventKind.REMINDER:
         return _describe_reminder(change.last, new, language)
     return t(language, f"event.{kind}", text=escape(new.get("text", "")))
+
+
+# The fields a record_changed event names, each with its translated name (`record.<field>`).
+_RECORD_FIELDS = frozenset(
+    [*PERSON_FIELDS, *CASE_FIELDS, SPELLING, APPEAL, *(kind.value for kind in RelationKind)]
+)
+
+
+def _record_value(field: str, value: object, language: str) -> str:
+    """One value of a record's field as a reader sees it (HTML-escaped)."""
+    if isinstance(value, dict):
+        if field == "appeal":
+            stage = value.get("stage")
+            parts = [record_word("stage.", stage, language) if stage else None]
+            parts.append(escape(value["court"]) if value.get("court") else None)
+            return ", ".join(part for part in parts if part) or "—"
+        note = f" ({escape(str(value['note']))})" if value.get("note") else ""
+        return f"{escape(str(value.get('name')))} #{value.get('person_id')}{note}"
+    if field == "stage":
+        return record_word("stage.", str(value), language)
+    if field in ("citizenship", "location"):
+        return country_name(str(value), language)
+    return escape(str(value))
+
+
+def _describe_record_change(value: dict[str, Any], language: str) -> str:
+    """`court: Zharkent district court → Almaty regional court`, the field's name translated;
+    a value added or removed says so."""
+    field = value.get("field")
+    if field not in _RECORD_FIELDS:  # written before fields were named: its text, if any
+        return escape(str(value.get("text", "")))
+    name = t(language, f"record.{field}")
+    old, new = value.get("old"), value.get("new")
+    if old is None:
+        return t(language, "record.added", field=name, new=_record_value(field, new, language))
+    if new is None:
+        return t(language, "record.removed", field=name, old=_record_value(field, old, language))
+    return t(
+        language,
+        "record.changed",
+        field=name,
+        old=_record_value(field, old, language),
+        new=_record_value(field, new, language),
+    )
 
 
 def _describe_hearing_end(kind: EventKind, value: dict[str, Any], language: str) -> str:

@@ -35,6 +35,13 @@ DROP = "cdrop"  # draft id: no, leave it
 UNDO = "cundo"  # event id: take this change back
 HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
 CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
+# The steps of a guided edit (handlers/guided.py), each naming the draft it answers:
+WHO = "gwho"  # draft id, person id: edit this person
+FIELD = "gfld"  # draft id, field: change this
+VALUE = "gval"  # draft id, choice: this value (or: add one, remove the one numbered)
+SKIP = "gskip"  # draft id: no source
+LEVEL = "glvl"  # draft id, verification level (or "-"): how it is known; then the change
+GUIDED_ACTIONS = (WHO, FIELD, VALUE, SKIP, LEVEL)
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

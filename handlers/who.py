@@ -14,6 +14,9 @@ from storage.people import get_person, people_by_ids, spellings_after, spellings
 MAX_CANDIDATES = 8
 # A best match this many points ahead of the next one is taken as the person meant.
 CLEAR_LEAD = 10.0
+# How many times a search is made again after matching spellings removed since (each time
+# the people concerned are read afresh; more than once only if several were removed).
+MAX_REFRESHES = 3
 
 
 # How long an id skipped by the catch-up is looked for again, and how many ranges of them at
@@ -60,6 +63,15 @@ class KnownNames:
             self._seen(row_id, now)
         del self.gaps[:-MAX_GAPS]
         return self.index
+
+    def refresh(self, stored: dict[int, list[str]]) -> None:
+        """Hold exactly these spellings of these people: a spelling removed from the
+        database (storage/records.py `remove_spelling`) is not seen by the catch-up, which
+        reads rows by id, so a match on a spelling no longer stored redoes that person."""
+        for person_id, spellings in stored.items():
+            self.index.remove_person(person_id)
+            for spelling in spellings:
+                self.index.add(person_id, spelling)
 
     def _seen(self, row_id: int, now: float) -> None:
         """Raise the high-water mark (noting what it skips), or fill in part of a gap."""
@@ -125,6 +137,15 @@ async def search_people(
     """The people whose any spelling matches `query`, best first, that may be shown."""
     index = await names.catch_up(session)
     matches = index.search(query, limit=MAX_CANDIDATES)
+    for _ in range(MAX_REFRESHES):
+        stored = await spellings_of_people(
+            session=session, person_ids={match.person_id for match in matches}
+        )
+        stale = {m.person_id for m in matches if m.spelling not in stored.get(m.person_id, ())}
+        if not stale:
+            break
+        names.refresh({person_id: stored.get(person_id, []) for person_id in stale})
+        matches = index.search(query, limit=MAX_CANDIDATES)
     people = await people_by_ids(
         session=session,
         person_ids=[match.person_id for match in matches],

@@ -30,6 +30,7 @@ from storage.models import (
     utcnow,
 )
 from storage.names import name_key
+from storage.relations import Relation, relations_of
 from storage.timeline import latest_event, load_value, record_change
 
 StatusField = Literal["asylum", "detention"]
@@ -575,17 +576,22 @@ class PersonCard:
     case: Case | None
     next_hearing: HearingSlot | None
     last_event: Event | None
+    relations: Sequence[Relation] = ()
+    appealed: Case | None = None  # the case the current one appeals
 
 
 async def load_person_card(*, session: AsyncSession, person: Person) -> PersonCard:
     assert person.id is not None
+    case = await current_case(session=session, person_id=person.id)
     return PersonCard(
         person=person,
         spellings=await spellings_of(session=session, person_id=person.id),
         sources=await sources_of(session=session, person_id=person.id),
-        case=await current_case(session=session, person_id=person.id),
+        case=case,
         next_hearing=await next_hearing(session=session, person_id=person.id),
         last_event=await latest_event(session=session, person_id=person.id),
+        relations=await relations_of(session=session, person_id=person.id),
+        appealed=(await session.get(Case, case.appeal_of) if case and case.appeal_of else None),
     )
 
 

@@ -37,14 +37,19 @@ from handlers.replies import (
     CALENDAR,
     CARD,
     DROP,
+    FIELD,
     FOLLOW,
     GO,
     HEARINGS,
     HISTORY,
     HUSH,
+    LEVEL,
     PICK,
+    SKIP,
     UNDO,
     UNFOLLOW,
+    VALUE,
+    WHO,
 )
 from storage.admins import role_of, sync_owners
 from storage.engine import create_engine, session_scope
@@ -149,6 +154,8 @@ MATRIX = (
     Use("admins", f"/admins remove {NEW_ROLE}", OWNERS, f"{NEW_ROLE} no longer has", True),
     Use("audit", "/audit", VIEWERS, None, None),
     Use("export", "/export", VIEWERS, None, None),
+    # Last: its edit waits for a field, which the presses below must not choose.
+    Use("edit", "/edit {person}", EDITORS, "✏️ Editing <b>", True),
 )
 
 
@@ -169,6 +176,12 @@ BUTTON_MATRIX: tuple[Press, ...] = (
     Press(DROP, ("1",), changes=False),
     Press(UNDO, ("1",), changes=False),
     Press(HUSH, ("1",), changes=False),
+    # A guided edit's buttons: draft 1 is not the sender's, or not at the step pressed.
+    Press(WHO, ("1", "{person}"), changes=False),
+    Press(FIELD, ("1", "{person}"), changes=False),
+    Press(VALUE, ("1", "refugee"), changes=False),
+    Press(SKIP, ("1",), changes=False),
+    Press(LEVEL, ("1", "document"), changes=False),
 )
 
 
