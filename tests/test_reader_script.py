@@ -22,7 +22,8 @@ READERS = [
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Story]:
-    async with story(database_url) as running_story:
+    # A grace window long enough for /undo to come before the push starts.
+    async with story(database_url, notify_grace_seconds=300) as running_story:
         yield running_story
 
 
