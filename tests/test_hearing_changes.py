@@ -18,7 +18,13 @@ from handlers.parsing import (
     parse_note,
     parse_setverdict,
 )
-from handlers.render import describe_event, hearing_outcome, render_person_card
+from handlers.render import (
+    MAX_MESSAGE,
+    describe_event,
+    hearing_outcome,
+    render_person_card,
+    telegram_length,
+)
 from storage.engine import create_engine, session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import Case, Event, EventKind, Hearing, HearingStatus, Person, utcnow
@@ -456,6 +462,15 @@ async def test_silent_changes_are_corrections_nobody_is_told_of(database_url: st
     assert f"note: interpretor asked for {corrected}" in (history.text or "")
     corrections = select(func.count()).where(col(Event.correction).is_(True))
     assert await _count(database_url, corrections) == 2
+
+
+async def test_a_note_full_of_markup_still_gets_its_preview(database_url: str) -> None:
+    async with story(database_url) as bot:
+        preview = await bot.say(EDITOR, "/note Qaisha Aqan: " + "<&>" * 333)
+    text = preview.text or ""
+    assert text.startswith("Saved for <b>Qaisha Aqan</b> #1: note: &lt;&amp;&gt;")
+    assert telegram_length(text) <= MAX_MESSAGE
+    assert "Nobody follows this person yet" in text
 
 
 async def test_undo_button_under_a_cancellation_schedules_the_hearing_again(
