@@ -6,6 +6,7 @@ from handlers.i18n import t
 from handlers.render import (
     Spellings,
     describe_event,
+    fit,
     format_when,
     listed_title,
     render_provenance,
@@ -13,6 +14,10 @@ from handlers.render import (
 from storage.models import Event, Person
 from storage.people import UndoOutcome, UndoResult
 from storage.timeline import PushProgress
+
+# Of one message, the most the change itself may take (a long note or verdict, its markup
+# escaped): the rest says who is told and when.
+CHANGE_ROOM = 3000
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ def render_preview(preview: Preview, tz: str, language: str) -> str:
     if event is None:
         return t(language, "editor.unchanged", person=person)
     lines = [
-        t(language, "editor.saved", person=person, change=describe_event(event, language)),
+        t(language, "editor.saved", person=person, change=_change(event, language)),
         render_provenance(event.source, event.verification, language),
     ]
     if event.correction:
@@ -59,7 +64,7 @@ def render_undo(
         return t(language, "undo.nothing")
     said = {
         "person": listed_title(person, spellings, language),
-        "change": describe_event(result.event, language),
+        "change": _change(result.event, language),
     }
     if result.outcome == UndoOutcome.TOO_LATE and progress is not None:
         return t(language, "undo.too_late", told=progress.told, waiting=progress.waiting, **said)
@@ -73,3 +78,8 @@ def render_undo(
         when = format_when(result.later.created_at, tz, language)
         return t(language, "undo.changed_since", who=who, when=when, **said)
     return t(language, "undo.done", **said)
+
+
+def _change(event: Event, language: str) -> str:
+    """The change, old → new, cut short if it would crowd out the rest of the message."""
+    return fit(describe_event(event, language), CHANGE_ROOM)

@@ -18,7 +18,13 @@ from handlers.parsing import (
     parse_note,
     parse_setverdict,
 )
-from handlers.render import describe_event, hearing_outcome, render_person_card
+from handlers.render import (
+    MAX_MESSAGE,
+    describe_event,
+    hearing_outcome,
+    render_person_card,
+    telegram_length,
+)
 from storage.engine import create_engine, session_scope
 from storage.following import ensure_chat, subscribe
 from storage.models import Case, Event, EventKind, Hearing, HearingStatus, Person, utcnow
@@ -441,16 +447,30 @@ async def test_bad_input_gets_the_reason_and_the_usage(database_url: str) -> Non
     assert "/cancelhearing &lt;name or #id&gt;" in (nobody.text or "")
 
 
-async def test_silent_note_is_a_correction_nobody_is_told_of(database_url: str) -> None:
+async def test_silent_changes_are_corrections_nobody_is_told_of(database_url: str) -> None:
     async with story(database_url) as bot:
         await _followed(bot)
-        preview = await bot.say(EDITOR, "/note Qaisha Aqan: interpretor asked for --silent")
+        preview = await bot.say(EDITOR, "/setverdict Qaisha Aqan: aquitted --silent")
+        await bot.say(EDITOR, "/note Qaisha Aqan: interpretor asked for --silent")
         await bot.say(EDITOR, "/note Qaisha Aqan: the marker")
         marker = await _push(bot, 2)
+        history = await bot.say(FOLLOWER, "/history Qaisha Aqan")
     assert "A correction: the record is changed, and nobody is told." in (preview.text or "")
-    assert "the marker" in marker  # the first push is the marker: the correction went nowhere
+    assert "the marker" in marker  # the first push is the marker: the corrections went nowhere
+    corrected = "<i>(correction, followers were not told)</i>"
+    assert f"verdict: <b>aquitted</b> {corrected}" in (history.text or "")
+    assert f"note: interpretor asked for {corrected}" in (history.text or "")
     corrections = select(func.count()).where(col(Event.correction).is_(True))
-    assert await _count(database_url, corrections) == 1
+    assert await _count(database_url, corrections) == 2
+
+
+async def test_a_note_full_of_markup_still_gets_its_preview(database_url: str) -> None:
+    async with story(database_url) as bot:
+        preview = await bot.say(EDITOR, "/note Qaisha Aqan: " + "<&>" * 333)
+    text = preview.text or ""
+    assert text.startswith("Saved for <b>Qaisha Aqan</b> #1: note: &lt;&amp;&gt;")
+    assert telegram_length(text) <= MAX_MESSAGE
+    assert "Nobody follows this person yet" in text
 
 
 async def test_undo_button_under_a_cancellation_schedules_the_hearing_again(
