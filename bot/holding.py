@@ -24,15 +24,22 @@ URGENT_DETENTION = frozenset(
 )
 
 
+# The changes that may send people to a court, or keep them from going: their time counts.
+_COMING_HEARING = (EventKind.HEARING_SET, EventKind.HEARING_MOVED, EventKind.HEARING_CANCELLED)
+
+
 def is_urgent(changes: Sequence[Event], now: datetime) -> bool:
-    """A verdict, a detention or deportation, or a hearing moved into, out of or within the
-    next 24 hours (people may be on their way to it)."""
+    """A verdict, a detention or deportation, or a hearing set, moved or called off into, out
+    of or within the next 24 hours (people may be on their way to it). A hearing gone by
+    (held, adjourned) is news, not an alarm."""
     for event in changes:
         new = load_value(event.new_value)
         if event.kind == EventKind.VERDICT:
             return True
         if event.kind == EventKind.DETENTION_CHANGED and new.get("status") in URGENT_DETENTION:
             return True
+        if event.kind not in _COMING_HEARING:
+            continue
         for value in (new, load_value(event.old_value)):
             starts_at = value.get("starts_at")
             if starts_at and datetime.fromisoformat(starts_at) - now <= URGENT_WITHIN:

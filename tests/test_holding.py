@@ -46,6 +46,9 @@ def test_urgent_news_breaks_through() -> None:
     assert is_urgent([_event("detention_changed", status="deported")], NIGHT)
     assert is_urgent([_event("hearing_moved", starts_at=soon)], NIGHT)
     assert not is_urgent([_event("hearing_moved", starts_at=later)], NIGHT)
+    assert is_urgent([_event("hearing_cancelled", starts_at=soon)], NIGHT)
+    gone_by = (NIGHT - timedelta(hours=2)).isoformat()
+    assert not is_urgent([_event("hearing_held", starts_at=gone_by, outcome="adjourned")], NIGHT)
     assert not is_urgent([_event("detention_changed", status="released")], NIGHT)
     assert not is_urgent([_event("asylum_changed", status="refugee")], NIGHT)
 
