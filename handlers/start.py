@@ -4,13 +4,14 @@ from telegram import Update
 
 from handlers.context import CaseContext, command_args, language
 from handlers.deeplinks import LinkAction, parse_start_payload
-from handlers.guards import is_editor
+from handlers.guards import EDITOR_ROLES, role_here
 from handlers.i18n import t
 from handlers.lookup import show_card
-from handlers.render import person_title
+from handlers.render import fit, person_title
 from handlers.replies import follow_button, reply
 from storage.chats import chat_returned
 from storage.engine import session_scope
+from storage.models import Role
 
 
 async def start(update: Update, context: CaseContext) -> None:
@@ -41,9 +42,13 @@ async def help_command(update: Update, context: CaseContext) -> None:
     """The commands this user may use."""
     lang = language(update)
     async with session_scope(context.services.engine) as session:
-        editor = await is_editor(session, update)
+        role = await role_here(session, update)
     everyone = ("help.everyone", "help.history", "help.calendar", "help.lang", "help.forget")
     text = "\n".join(t(lang, key) for key in everyone)
-    if editor:
+    if role in EDITOR_ROLES:
         text += "\n\n" + t(lang, "help.editor") + "\n" + t(lang, "help.setvisibility")
-    await reply(update, text)
+    elif role == Role.VIEWER:
+        text += "\n\n" + t(lang, "help.viewer")
+    if role == Role.OWNER:
+        text += "\n\n" + t(lang, "help.owner")
+    await reply(update, fit(text))

@@ -302,3 +302,18 @@ async def test_owners_are_not_changed_by_command_and_others_may_not_manage_roles
             assert answer.text == t(user.language_code, "roles.owners_only")
         assert await _audit(engine) == before
         assert await _roles(bot) == {OWNER.id: "owner", FOLLOWER.id: "owner"}
+
+
+async def test_help_lists_the_commands_of_each_role(database_url: str) -> None:
+    async with story(database_url) as bot:
+        await bot.say(OWNER, f"/admins add {FOLLOWER.id} viewer")
+        await bot.say(OWNER, f"/admins add {BYSTANDER.id} editor")
+        sections = {
+            user: (await bot.say(user, "/help")).text or ""
+            for user in (OWNER, BYSTANDER, FOLLOWER, STRANGER)
+        }
+    editor, viewer, owner = "Editor commands", "Viewer commands", "Owner commands"
+    assert all(part in sections[OWNER] for part in (editor, owner, "/cancelhearing", "/audit"))
+    assert editor in sections[BYSTANDER] and owner not in sections[BYSTANDER]
+    assert viewer in sections[FOLLOWER] and editor not in sections[FOLLOWER]
+    assert all(part not in sections[STRANGER] for part in (editor, viewer, owner))
