@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -29,6 +30,41 @@ REPLY_WAIT_SECONDS = 15.0
 MORE_REPLY_SECONDS = 0.5
 # Of a file the bot sends (an export, a calendar), the lines shown.
 DOCUMENT_LINES = 4
+# The sample file of 20 fictional people the editor's day imports.
+SAMPLE_IMPORT = Path(__file__).with_name("demo_import.csv")
+
+
+def editor_day(hearing_day: date) -> tuple[str, ...]:
+    """An editor's whole day, as `:day` plays it: a person with a case (court and city by
+    guided editing, with a source), a hearing with a source, its preview, Undo, the hearing
+    set again and pushed to a city's follower, a typo corrected silently, the history that
+    shows it, an import of 20 people, an export, the audit log."""
+    day = f"{hearing_day:%d.%m.%Y}"
+    notice = "https://example.org/zharkent-court/notice-2231"
+    return (
+        ":as aigerim",
+        "/subscribe city Zharkent",
+        ":as editor",
+        "/addperson Janar Serikova; Жанар Серікова",
+        "/edit Janar Serikova",
+        ":press 5",  # Court
+        "Zharkent district court",
+        "https://example.org/zharkent-court/list",
+        ":press 1",  # confirmed by a document
+        "/edit Janar Serikova",
+        ":press 6",  # City
+        "Zharkent",
+        ":press 1",  # no source
+        f"/sethearing Janar Serikova {day} 10:00 {notice} document",
+        ":press 1",  # Undo
+        f"/sethearing Janar Serikova {day} 11:00 {notice} document",
+        f":wait {DEMO_GRACE_SECONDS + 1:.0f}",
+        f"/sethearing Janar Serikova {day} 11:30 --silent",
+        "/history Janar Serikova",
+        f":send {SAMPLE_IMPORT} /import",
+        "/export csv",
+        "/audit Janar Serikova",
+    )
 
 
 @dataclass(frozen=True)
@@ -55,10 +91,13 @@ Type a message or command (/help). Terminal commands:
   :as NAME      talk as another person      :press N   press button N under the last reply
   :wait S       wait S seconds for pushes   :inline T  type "@bot T" in some chat (inline mode)
   :send F [C]   send file F with caption C  :quit      leave (Ctrl+D too)
+  :day          an editor's whole day, played: a person with a case, a hearing with a source,
+                its preview, Undo, a silent correction, an import of 20 people, an export
 Changes reach followers after {DEMO_GRACE_SECONDS:.0f} s (NOTIFY_GRACE_SECONDS).
 Try: /find kaisha · /person Qaisha (then :press 2 for History) · /subscribe city Zharkent ·
      /subscriptions · /calendar · /lang ru · /start p1 · :inline Sairagul · /forget ·
-     :as editor · /sethearing Qaisha Aqan 2026-12-03 10:00 · /addperson Janar Serikova
+     :as editor · :day · /edit Qaisha Aqan · /setasylum Qaisha Aqan refugee --silent ·
+     /addperson Janar Serikova · /audit · /export
 """
 
 
@@ -162,13 +201,21 @@ class TerminalChat:
             await self.inline(argument.strip())
         elif word == "send" and argument.strip():
             await self.send_file(argument.strip())
+        elif word == "day":
+            await self.play(editor_day(date.today() + timedelta(weeks=6)))
         elif word == "wait":
             await asyncio.sleep(float(argument) if _is_number(argument) else 1.0)
         else:
             print(
                 f"unknown: {line} — try :as {'|'.join(PERSONAS)}, :press N, :wait S, "
-                ":inline TEXT, :send FILE [caption], :quit"
+                ":inline TEXT, :send FILE [caption], :day, :quit"
             )
+
+    async def play(self, lines: tuple[str, ...]) -> None:
+        """Type `lines` one after another, each shown as if typed."""
+        for line in lines:
+            print(f"{self.persona.key}> {line}")
+            await self.handle(line)
 
     async def send_file(self, argument: str) -> None:
         """Send a file from this computer, with a caption (`/import` for an import)."""

@@ -43,7 +43,7 @@ from storage.outbox import DeliveryStats
 from storage.people import HearingSlot, PersonCard
 from storage.records import APPEAL, CASE_FIELDS, PERSON_FIELDS, SPELLING
 from storage.reminders import offset_of
-from storage.timeline import load_value
+from storage.timeline import NETTED_HEARING_KINDS, change_subject, load_value
 
 MAX_MESSAGE = 4096
 _ELLIPSIS = "…"
@@ -445,7 +445,7 @@ def _hearing_when(value: dict[str, str], language: str) -> str:
 
 
 # The changes that move one hearing, and those that change one status.
-_HEARING_KINDS = (EventKind.HEARING_SET, EventKind.HEARING_MOVED)
+_HEARING_KINDS = NETTED_HEARING_KINDS
 _STATUS_FIELDS = {EventKind.ASYLUM_CHANGED: "asylum", EventKind.DETENTION_CHANGED: "detention"}
 
 
@@ -483,24 +483,13 @@ class NetChange:
         return self.kind in _STATUS_FIELDS and self.old.get("status") == self.new.get("status")
 
 
-def _subject(event: Event) -> tuple[str, object] | None:
-    """What a change changes, when later changes of the same window may net with it: one
-    hearing (by id), or one status; None for anything else (each told as it is)."""
-    if event.kind in _HEARING_KINDS:
-        hearing_id = load_value(event.new_value).get("hearing_id")
-        return None if hearing_id is None else ("hearing", hearing_id)
-    if event.kind in _STATUS_FIELDS:
-        return ("status", event.kind)
-    return None
-
-
 def net_changes(events: Sequence[Event]) -> list[NetChange]:
     """The changes of one grace window, in order, those to one hearing or one status merged
     into one net change (old of the first → new of the last), at the place of the first."""
     merged: list[list[Event]] = []
     by_subject: dict[tuple[str, object], list[Event]] = {}
     for event in events:
-        subject = _subject(event)
+        subject = change_subject(event.kind, event.new_value)
         if subject is not None and subject in by_subject:
             by_subject[subject].append(event)
             continue

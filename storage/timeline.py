@@ -35,6 +35,23 @@ def load_value(raw: str | None) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+# Changes told as one net change when several of them to one subject leave together (a hearing
+# by id, a status), so that followers read old → final (handlers/render.py `net_changes`).
+NETTED_HEARING_KINDS = (EventKind.HEARING_SET, EventKind.HEARING_MOVED)
+NETTED_STATUS_KINDS = (EventKind.ASYLUM_CHANGED, EventKind.DETENTION_CHANGED)
+
+
+def change_subject(kind: str, new_value: str | None) -> tuple[str, object] | None:
+    """What a change changes, when later changes leaving with it net with it: one hearing (by
+    id), or one status; None for anything else (each told as it is)."""
+    if kind in NETTED_HEARING_KINDS:
+        hearing_id = load_value(new_value).get("hearing_id")
+        return None if hearing_id is None else ("hearing", hearing_id)
+    if kind in NETTED_STATUS_KINDS:
+        return ("status", kind)
+    return None
+
+
 async def insert_ignoring_conflicts(
     session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]]
 ) -> int:
@@ -99,6 +116,11 @@ async def record_change(
     `correction` is an editor's --silent fix: not sent either, and marked so in the history.
     """
     now = now or utcnow()
+    subject = change_subject(kind, _dump(new))
+    if correction and pushed and subject and await _waiting_about(session, person_id, subject):
+        # A typo in a change still waiting to go out: the correction leaves with it, so that
+        # followers are told the corrected value (once), not the typo.
+        correction = False
     pushed = pushed and not correction
     event = Event(
         person_id=person_id,
@@ -137,6 +159,20 @@ async def record_change(
     )
     await session.flush()
     return event
+
+
+async def _waiting_about(
+    session: AsyncSession, person_id: int, subject: tuple[str, object]
+) -> bool:
+    """Whether a change to `subject` of the person is still waiting to go out."""
+    statement = select(Event.kind, Event.new_value).where(
+        col(Event.person_id) == person_id,
+        col(Event.expanded_at).is_(None),
+        col(Event.cancelled).is_(False),
+        col(Event.kind).in_((*NETTED_HEARING_KINDS, *NETTED_STATUS_KINDS)),
+    )
+    waiting = (await session.exec(statement)).all()
+    return any(change_subject(kind, value) == subject for kind, value in waiting)
 
 
 async def _hold_together(

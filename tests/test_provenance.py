@@ -186,3 +186,23 @@ async def test_an_unknown_status_lists_the_statuses_of_that_command(bot: Story) 
     assert "asylum_seeker" not in detention
     card = (await bot.say(EDITOR, "/person Qaisha Aqan")).text or ""
     assert "Asylum: <b>asylum seeker</b>" in card  # nothing changed
+
+
+async def test_a_silent_correction_of_a_change_still_waiting_leaves_with_it(
+    database_url: str,
+) -> None:
+    typo, meant = _day(20), _day(20).replace(hour=11)
+    async with story(database_url, notify_grace_seconds=3600) as bot:
+        await bot.say(FOLLOWER, "/subscribe Qaisha Aqan")
+        await bot.say(EDITOR, f"/sethearing Qaisha Aqan {typo:%d.%m.%Y} 10:00")
+        fixed = await bot.say(EDITOR, f"/sethearing Qaisha Aqan {meant:%d.%m.%Y} 11:00 --silent")
+        # Nobody was told of the typo yet: the correction goes with it, not instead of it.
+        assert "📣 1 chat will be told at" in (fixed.text or "")
+        await _close_the_window(bot)
+        told = await _push(bot, FOLLOWER.id, 2)
+        assert f"hearing set for <b>{_shown(meant)}" in told and _shown(typo) not in told
+        # Once the push went, a --silent fix is a correction nobody is told of.
+        later = await bot.say(EDITOR, f"/sethearing Qaisha Aqan {meant:%d.%m.%Y} 11:30 --silent")
+        assert "A correction" in (later.text or "")
+        await _close_the_window(bot)
+        assert len(await _deliveries_to(bot, FOLLOWER.id)) == 1
