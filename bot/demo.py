@@ -54,7 +54,8 @@ def editor_day(hearing_day: date) -> tuple[str, ...]:
         "/edit Janar Serikova",
         ":press 6",  # City
         "Zharkent",
-        ":press 1",  # no source
+        ":press 1",  # no source link
+        ":press 5",  # nor a level
         f"/sethearing Janar Serikova {day} 10:00 {notice} document",
         ":press 1",  # Undo
         f"/sethearing Janar Serikova {day} 11:00 {notice} document",
