@@ -4,6 +4,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -27,11 +28,12 @@ async def _admin(statement: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: object) -> Iterator[str]:
-    """A migrated, empty database for this test alone."""
+@contextmanager
+def _fresh_database(tmp_path: object, file_name: str) -> Iterator[str]:
+    """A migrated, empty database (a file in `tmp_path`, or a database of its own on the
+    PostgreSQL server), dropped afterwards."""
     if POSTGRES is None:
-        url = f"sqlite:///{tmp_path}/casewatch.db"
+        url = f"sqlite:///{tmp_path}/{file_name}"
         upgrade_database(url)
         yield url
         return
@@ -41,6 +43,20 @@ def database_url(tmp_path: object) -> Iterator[str]:
     upgrade_database(url)
     yield url
     asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(tmp_path: object) -> Iterator[str]:
+    """A migrated, empty database for this test alone."""
+    with _fresh_database(tmp_path, "casewatch.db") as url:
+        yield url
+
+
+@pytest.fixture
+def other_database_url(tmp_path: object) -> Iterator[str]:
+    """A second migrated, empty database (where an export is imported again, say)."""
+    with _fresh_database(tmp_path, "other.db") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,24 +4,20 @@ Storage-level tests first (both formats, SQLite or PostgreSQL as conftest choose
 /import and /export end to end through the local Bot API.
 """
 
-import asyncio
 import csv
 import io
 import json
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
 from bot.localapi import SentMessage, User
 from bot.seed import seed_demo_records
 from storage.engine import create_engine, session_scope
-from storage.migrate import upgrade_database
 from storage.models import (
     Admin,
     AuditEntry,
@@ -44,27 +40,10 @@ from storage.records_io import (
     import_records,
     read_records,
 )
-from tests.conftest import POSTGRES, _admin
 from tests.e2e import EDITOR, FOLLOWER, STRANGER, Story, story
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 TZ = "Asia/Almaty"
-
-
-@pytest.fixture
-def other_database_url(tmp_path: object) -> Iterator[str]:
-    """A second migrated, empty database: where an export is imported again."""
-    if POSTGRES is None:
-        url = f"sqlite:///{tmp_path}/other.db"
-        upgrade_database(url)
-        yield url
-        return
-    name = f"casewatch_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(url)
-    yield url
-    asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
