@@ -27,7 +27,8 @@ from handlers.parsing import (
 )
 from handlers.render import Spellings, listed_title, person_title
 from handlers.replies import reply, reply_usage
-from handlers.who import MAX_CANDIDATES, KnownNames, read_spellings, search_people
+from handlers.visibility import sees_restricted_here
+from handlers.who import MAX_CANDIDATES, read_spellings, search_people
 from storage.engine import session_scope
 from storage.models import Event, Person
 from storage.people import (
@@ -63,7 +64,7 @@ async def _add_person(update: Update, context: CaseContext, text: str, *, confir
     async with session_scope(services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
             return
-        namesakes = [] if confirmed else await _namesakes(session, services.names, spellings)
+        namesakes = [] if confirmed else await _namesakes(session, update, services, spellings)
         if namesakes:
             draft = await keep_waiting(session, update, ADDPERSON, text)
             known = await read_spellings(session, namesakes)
@@ -84,13 +85,15 @@ async def _add_person(update: Update, context: CaseContext, text: str, *, confir
 
 
 async def _namesakes(
-    session: AsyncSession, names: KnownNames, spellings: list[str]
+    session: AsyncSession, update: Update, services: Services, spellings: list[str]
 ) -> list[Person]:
-    """The people any of these spellings finds, as /find would (restricted ones included)."""
+    """The people any of these spellings finds, as /find would here (restricted ones only in
+    a private chat of those who may see them)."""
     found: dict[int | None, Person] = {}
+    restricted = await sees_restricted_here(session, update)
     for spelling in spellings:
         matches = await search_people(
-            session=session, names=names, query=spelling, include_restricted=True
+            session=session, names=services.names, query=spelling, include_restricted=restricted
         )
         found.update((person.id, person) for _, person in matches if person.id not in found)
     return list(found.values())[:MAX_CANDIDATES]

@@ -452,8 +452,14 @@ class Step:
 
 
 async def edit(update: Update, context: CaseContext) -> None:
-    """`/edit [<who>]`: change a person's record with buttons, step by step."""
+    """`/edit [<who>]`: change a person's record with buttons, step by step (in a private
+    chat: the values typed are taken from the editor's next messages, and the lists may name
+    restricted people)."""
     lang = language(update)
+    chat = update.effective_chat
+    if chat is None or chat.type != chat.PRIVATE:
+        await reply(update, t(lang, "guided.private_only"))
+        return
     text = command_args(update)
     try:
         who = parse_who(text) if text else None

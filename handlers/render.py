@@ -560,6 +560,8 @@ def _record_value(field: str, value: object, language: str) -> str:
             parts = [record_word("stage.", stage, language) if stage else None]
             parts.append(escape(value["court"]) if value.get("court") else None)
             return ", ".join(part for part in parts if part) or "—"
+        if value.get("person_id") is None:  # a restricted person: never named in a timeline
+            return t(language, "record.hidden_person")
         note = f" ({escape(str(value['note']))})" if value.get("note") else ""
         return f"{escape(str(value.get('name')))} #{value.get('person_id')}{note}"
     if field == "stage":

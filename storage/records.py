@@ -6,7 +6,7 @@ entry in the caller's one transaction, and returns the event; None when the reco
 says so (nothing to change). Visibility is changed by storage/visibility.py.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from storage.models import (
     PersonName,
     PersonRelation,
     RelationKind,
+    Visibility,
     utcnow,
 )
 from storage.names import name_key
@@ -164,7 +165,18 @@ async def _spellings(session: AsyncSession, person_id: int) -> list[str]:
 
 
 def _relation_value(other: Person, kind: RelationKind, note: str | None) -> dict[str, Any]:
+    """What the timeline says of a relation. The timeline of a public person is public: a
+    restricted person on the other side is not named there (nor their id, nor the note)."""
+    if other.visibility != Visibility.PUBLIC:
+        return {"person_id": None, "name": None, "kind": kind.value, "note": None}
     return {"person_id": other.id, "name": other.name, "kind": kind.value, "note": note}
+
+
+def _relation_told(other: Person, by: MadeBy) -> MadeBy:
+    """A relation to a restricted person is a correction: nobody is told of it."""
+    if other.visibility == Visibility.PUBLIC:
+        return by
+    return replace(by, correction=True)
 
 
 async def add_relation(
@@ -189,7 +201,8 @@ async def add_relation(
         row = PersonRelation(person_id=low, other_id=high, kind=kind.value)
     row.note = note
     session.add(row)
-    return await _changed(session, person, kind.value, old, _relation_value(other, kind, note), by)
+    new = _relation_value(other, kind, note)
+    return await _changed(session, person, kind.value, old, new, _relation_told(other, by))
 
 
 async def remove_relation(
@@ -207,7 +220,7 @@ async def remove_relation(
         return None
     old = _relation_value(other, kind, row.note)
     await session.delete(row)
-    return await _changed(session, person, kind.value, old, None, by)
+    return await _changed(session, person, kind.value, old, None, _relation_told(other, by))
 
 
 async def _relation_row(

@@ -14,7 +14,17 @@ from handlers.i18n import t
 from handlers.parsing import BadArguments
 from storage.engine import create_engine, session_scope
 from storage.models import Admin, Case, Event, EventKind, Person, Role
-from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, STRANGER, Story, answer_to, eventually, story
+from tests.e2e import (
+    BYSTANDER,
+    EDITOR,
+    FOLLOWER,
+    GROUP,
+    STRANGER,
+    Story,
+    answer_to,
+    eventually,
+    story,
+)
 from tests.test_authorization import make_editor
 
 REFUSED = "This command is for editors only."
@@ -328,3 +338,15 @@ async def test_a_verdict_is_typed_and_made_as_setverdict_makes_it(database_url: 
         assert "6 months of restricted freedom" in text
     person = await _person(database_url, "Qaisha Aqan")
     assert (await _events(database_url, person.id or 0))[-1].kind == EventKind.VERDICT
+
+
+async def test_in_a_group_edit_is_refused_and_addperson_names_no_restricted_person(
+    database_url: str,
+) -> None:
+    async with story(database_url) as bot:
+        await bot.say(EDITOR, "/setvisibility Murager Alimuly restricted")
+        in_group = await bot.say(EDITOR, "/edit Qaisha Aqan", chat=GROUP)
+        assert in_group.text == t("en", "guided.private_only")
+        asked = await bot.say(EDITOR, "/addperson Murager Alimuly", chat=GROUP)
+        assert "Murager" in (asked.text or "") and "#2" not in (asked.text or ""), asked.text
+        assert asked.text == "Added <b>Murager Alimuly</b> #5."

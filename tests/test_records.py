@@ -210,10 +210,13 @@ async def test_a_relation_reads_the_same_from_both_sides_and_keeps_restricted_pe
             session=session, person=person, other=hidden, kind=RelationKind.RELATIVE, by=BY
         )
         assert (await session.exec(select(PersonRelation))).first() is None
+    # The timeline of a public person is public: a restricted person on the other side of a
+    # relation is not named there, and nobody is told of it.
     event, _ = (await _changes(engine, second))[-1]
-    assert "relative: Qaisha Aqan" in describe_event(event, "en") and "removed" in describe_event(
-        event, "en"
-    )
+    said = describe_event(event, "en")
+    assert "a person not shown here" in said and "removed" in said
+    assert "Qaisha" not in said and "sister" not in said
+    assert event.correction and str(first) not in (event.new_value or "") + (event.old_value or "")
 
 
 async def test_an_appeal_is_followed_by_the_persons_followers_and_the_new_courts(
