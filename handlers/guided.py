@@ -285,9 +285,19 @@ def change_for(state: dict[str, Any]) -> tuple[ChangeCommand[Any], str]:
     if name in _COMMAND_OF:
         provenance = " ".join(w for w in (state.get("source"), state.get("verification")) if w)
         colon = ":" if name in _FREE_TEXT else ""  # free text follows the name after a colon
-        text = f"#{person_id}{colon} {state['value']} {provenance}"
+        text = f"#{person_id}{colon} {_kept_whole(state['value'])} {provenance}"
         return _TYPED_COMMANDS[_COMMAND_OF[name]], text.strip()
     return GUIDED_CHANGE, json.dumps(state, ensure_ascii=False, sort_keys=True)
+
+
+def _kept_whole(value: str) -> str:
+    """A typed value as the command's text takes it whole: one whose last word would read as
+    provenance (`… his lawyer`, `… media`, a link) gets a full stop after it."""
+    try:
+        kept = split_provenance(value)[0] == value.strip()
+    except BadArguments:  # it ends with a link written without https://
+        kept = False
+    return value if kept else value.rstrip() + "."
 
 
 # --- rendering: pure ----------------------------------------------------------------------

@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import col, select
 
 from bot.localapi import SentMessage, User
-from handlers.guided import parse_birth_year, parse_source, parse_typed
+from handlers.guided import change_for, parse_birth_year, parse_source, parse_typed
 from handlers.i18n import t
-from handlers.parsing import BadArguments
+from handlers.parsing import BadArguments, Provenance
 from storage.engine import create_engine, session_scope
-from storage.models import Admin, Case, Event, EventKind, Person, Role
+from storage.models import Admin, Case, Event, EventKind, Person, Role, Verification
 from tests.e2e import (
     BYSTANDER,
     EDITOR,
@@ -350,3 +350,23 @@ async def test_in_a_group_edit_is_refused_and_addperson_names_no_restricted_pers
         asked = await bot.say(EDITOR, "/addperson Murager Alimuly", chat=GROUP)
         assert "Murager" in (asked.text or "") and "#2" not in (asked.text or ""), asked.text
         assert asked.text == "Added <b>Murager Alimuly</b> #5."
+
+
+def test_a_guided_value_is_kept_whole_even_when_its_last_word_reads_as_provenance() -> None:
+    command, text = change_for(
+        {"field": "note", "person_id": 3, "value": "Visited today by his lawyer"}
+    )
+    args = command.parse(text)
+    assert args.text == "Visited today by his lawyer." and args.provenance == Provenance()
+    command, text = change_for(
+        {
+            "field": "note",
+            "person_id": 3,
+            "value": "Seen by the media",
+            "source": "https://example.org/a",
+            "verification": "media",
+        }
+    )
+    args = command.parse(text)
+    assert args.text == "Seen by the media."
+    assert args.provenance == Provenance("https://example.org/a", Verification.MEDIA)
