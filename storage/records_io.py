@@ -45,6 +45,7 @@ from storage.models import (
     Visibility,
 )
 from storage.names import name_key
+from storage.visibility import drop_owed_to_outsiders
 
 FORMATS = ("json", "csv")
 BATCH = 500
@@ -609,7 +610,15 @@ def _csv_time(raw: str) -> time:
 
 
 def read_records(stream: TextIO, file_format: str) -> Iterator[Row]:
-    return read_csv(stream) if file_format == "csv" else read_json(stream)
+    """The people of a file, checked; a file that cannot be read at all raises
+    `RecordsFileError` (never a parser's own error)."""
+    rows = read_csv(stream) if file_format == "csv" else read_json(stream)
+    try:
+        yield from rows
+    except csv.Error as error:  # a cell longer than the csv module takes, a stray NUL…
+        raise RecordsFileError("bad_csv", str(error)) from None
+    except RecursionError:  # JSON nested deeper than any person is
+        raise RecordsFileError("bad_json", "nested too deeply") from None
 
 
 def format_of(filename: str) -> str | None:
@@ -673,7 +682,7 @@ class _Importer:
         self.new_people: set[int] = set()
         self.relations: list[tuple[int, int, RelationRecord]] = []  # row, person id, relation
         self.appeals: list[tuple[int, int, _Target, int]] = []  # row, person, case, appealed
-        self.explicit: set[Table] = set()
+        self.restricted: list[int] = []  # people this import makes restricted
         # Dedup keys of this import's events: one random part, then a count, so that they
         # go into the unique index in order (a random key per event would scatter them).
         self.key = uuid4().hex
@@ -841,6 +850,8 @@ class _Importer:
             others = [i for i in self.names[record.values["name"]] if i != stored["id"]]
             if others:
                 raise _Refused("name_taken", ", ".join(f"#{i}" for i in others))
+        if changed.get("visibility") == Visibility.RESTRICTED:
+            self.restricted.append(stored["id"])
         if changed:
             plan.changed_row = {**stored, **record.values, "updated_at": self.now}
             plan.changed_row["b_id"] = plan.changed_row.pop("id")
@@ -1052,6 +1063,9 @@ class _Importer:
             for relation in plan.record.relations:
                 self.relations.append((plan.record.row, plan.target.id, relation))
         await self._update(PERSON_TABLE, [p.changed_row for p in plans if p.changed_row])
+        if self.restricted:  # what was still owed about them to chats that may not see them
+            await drop_owed_to_outsiders(self.session, self.restricted)
+            self.restricted = []
         await self._insert(
             NAME_TABLE,
             [
@@ -1092,7 +1106,6 @@ class _Importer:
         """Insert rows keeping the ids the file gives; the others get new ids, in order."""
         given = [row for target, row in rows if target.id is not None]
         if given:
-            self.explicit.add(table)
             await self._insert(table, given)
             await self._advance_sequence(table)
         without = [(target, row) for target, row in rows if target.id is None]

@@ -70,12 +70,14 @@ async def set_visibility(
         )
     )
     if visibility == Visibility.RESTRICTED:
-        await _drop_owed_to_outsiders(session, person.id)
+        await drop_owed_to_outsiders(session, [person.id])
     return True
 
 
-async def _drop_owed_to_outsiders(session: AsyncSession, person_id: int) -> None:
-    about_person = select(Event.id).where(col(Event.person_id) == person_id)
+async def drop_owed_to_outsiders(session: AsyncSession, person_ids: list[int]) -> None:
+    """Drop what is still owed about these people (restricted now) to chats that may not see
+    them."""
+    about_person = select(Event.id).where(col(Event.person_id).in_(person_ids))
     outsiders = select(Chat.id).where(~sees_restricted())
     await session.exec(
         update(Delivery)

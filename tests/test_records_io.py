@@ -18,11 +18,13 @@ from sqlmodel import col, func, select
 from bot.localapi import SentMessage, User
 from bot.seed import seed_demo_records
 from storage.engine import create_engine, session_scope
+from storage.following import ensure_chat, subscribe
 from storage.models import (
     Admin,
     AuditEntry,
     Case,
     Delivery,
+    DeliveryState,
     Event,
     EventKind,
     Hearing,
@@ -30,7 +32,9 @@ from storage.models import (
     PersonRelation,
     Role,
     Visibility,
+    utcnow,
 )
+from storage.outbox import expand_due_events
 from storage.people import add_case, add_hearing, add_person
 from storage.records_io import (
     ImportRejected,
@@ -41,6 +45,7 @@ from storage.records_io import (
     read_records,
 )
 from tests.e2e import EDITOR, FOLLOWER, STRANGER, Story, story
+from tests.factories import change_status
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 TZ = "Asia/Almaty"
@@ -471,3 +476,39 @@ async def test_export_shows_restricted_people_to_owners_and_viewers_only(
     assert stranger.document is None
     assert stranger.text == "This command is for editors and viewers only."
     assert wrong.document is None and "/export [json|csv]" in (wrong.text or "")
+
+
+@pytest.mark.parametrize(
+    ("file_format", "content", "reason"),
+    [
+        ("csv", "name;summary\nA;" + "x" * 200_000 + "\n", "bad_csv"),
+        ("json", "[" * 100_000 + "]" * 100_000, "bad_json"),
+    ],
+)
+def test_a_file_no_parser_can_read_is_refused_as_a_whole(
+    file_format: str, content: str, reason: str
+) -> None:
+    with pytest.raises(RecordsFileError) as refused:
+        list(read_records(io.StringIO(content), file_format))
+    assert refused.value.reason == reason
+
+
+async def test_an_import_that_restricts_a_person_drops_what_was_owed_to_outsiders(
+    engine: AsyncEngine,
+) -> None:
+    await seed_demo_records(engine)
+    async with session_scope(engine) as session:
+        await ensure_chat(session=session, chat_id=100, kind="private", language="en")
+        await subscribe(session=session, chat_id=100, person_id=1)
+        person = await session.get(Person, 1)
+        await change_status(session, person, "refugee")
+    async with session_scope(engine) as session:
+        assert await expand_due_events(session=session, now=utcnow()) == 1
+    await _import(
+        engine, json.dumps([{"id": 1, "name": "Qaisha Aqan", "visibility": "restricted"}]), "json"
+    )
+    async with session_scope(engine) as session:
+        (delivery,) = (await session.exec(select(Delivery))).all()
+        person = await session.get(Person, 1)
+    assert person is not None and person.visibility == "restricted"
+    assert delivery.state == DeliveryState.DROPPED
