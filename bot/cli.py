@@ -19,6 +19,7 @@ from typing import TextIO, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.exc import DBAPIError
 from telegram import User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
@@ -263,6 +264,8 @@ def import_file(args: argparse.Namespace) -> int:
             for line in report_lines(rejected.report, "en"):
                 print(f"casewatch: {line}", file=sys.stderr)
             return ROWS_REFUSED
+        except DBAPIError as error:
+            raise _database_failed(settings.database_url, error) from None
     for line in report_lines(report, "en"):
         print(f"casewatch: {line}")
     return 0
@@ -283,12 +286,20 @@ def export_file(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `casewatch export | head`: the reader has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except DBAPIError as error:
+        raise _database_failed(settings.database_url, error) from None
     finally:
         if output:
             stream.close()
     if output:
         print(f"casewatch: {count} people written to {output}", file=sys.stderr)
     return 0
+
+
+def _database_failed(url: str, error: DBAPIError) -> StartupError:
+    """A database that failed mid-way (locked, connection lost): one line, nothing written."""
+    reason = str(error.orig).splitlines()[0] if error.orig is not None else type(error).__name__
+    return StartupError(f"{describe_database(url)} failed: {reason}; nothing was written")
 
 
 async def _import(
