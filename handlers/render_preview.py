@@ -66,6 +66,8 @@ def render_undo(
         "person": listed_title(person, spellings, language),
         "change": _change(result.event, language),
     }
+    if result.outcome == UndoOutcome.NOT_UNDOABLE:
+        return t(language, "undo.not_undoable", **said)
     if result.outcome == UndoOutcome.TOO_LATE and progress is not None:
         return t(language, "undo.too_late", told=progress.told, waiting=progress.waiting, **said)
     if result.outcome == UndoOutcome.CHANGED_SINCE and result.later is not None:

@@ -620,6 +620,7 @@ class UndoOutcome(StrEnum):
     NOTHING = "nothing"  # the actor has no change /undo could take back
     TOO_LATE = "too_late"  # its push has started: the change stands
     CHANGED_SINCE = "changed_since"  # a later change to the same field stands in the way
+    NOT_UNDOABLE = "not_undoable"  # the last change is of a record field: edited again instead
 
 
 @dataclass(frozen=True)
@@ -646,6 +647,8 @@ async def undo_last_change(
         event = await _last_change(session, actor_id, event_id)
         if event is None:
             return UndoResult(UndoOutcome.NOTHING)
+        if event.kind not in UNDOABLE:
+            return UndoResult(UndoOutcome.NOT_UNDOABLE, event)
         if event.expanded_at is not None:
             return UndoResult(UndoOutcome.TOO_LATE, event)
         record = await _lock_record(session, event)
@@ -668,14 +671,15 @@ async def undo_last_change(
 
 
 async def _last_change(session: AsyncSession, actor_id: int, event_id: int | None) -> Event | None:
-    """The actor's latest change (or change `event_id`) of a kind /undo takes back that is
-    not taken back yet."""
+    """The actor's latest change (or change `event_id`) not taken back yet: of a kind /undo
+    takes back, or a record field's change (which it does not, and says so rather than take
+    back an older change instead)."""
     statement = (
         select(Event)
         .where(
             Event.actor_id == actor_id,
             col(Event.cancelled).is_(False),
-            col(Event.kind).in_(UNDOABLE),
+            col(Event.kind).in_((*UNDOABLE, EventKind.RECORD_CHANGED)),
         )
         .order_by(col(Event.id).desc())
         .limit(1)

@@ -18,6 +18,7 @@ from storage.people import (
     next_hearing,
     undo_last_change,
 )
+from storage.records import MadeBy, set_person_field
 from storage.timeline import push_progress
 from tests.e2e import BYSTANDER, EDITOR, FOLLOWER, story
 from tests.factories import change_hearing, change_status, until_a_session_waits_for_a_lock
@@ -227,3 +228,20 @@ async def test_undo_refuses_and_names_the_editor_who_changed_the_field_since(
     assert text.startswith("Not taken back for <b>Qaisha Aqan</b>")
     assert f'It was changed again since: editor <a href="tg://user?id={BYSTANDER.id}">' in text
     assert "Asylum: <b>asylum rejected</b>" in (card.text or "")
+
+
+async def test_undo_after_a_record_field_change_says_so_and_takes_back_nothing_older(
+    engine: AsyncEngine,
+) -> None:
+    person_id = await _followed_person(engine)
+    await _set_asylum(engine, person_id, "refugee", FIRST)
+    async with session_scope(engine) as session:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        by = MadeBy(actor_id=FIRST, grace=GRACE)
+        assert await set_person_field(
+            session=session, person=person, field="origin", value="Ili", by=by
+        )
+    result = await _undo(engine, FIRST)
+    assert result.outcome == UndoOutcome.NOT_UNDOABLE
+    assert await _asylum(engine, person_id) == "refugee"  # the older change stands
