@@ -19,7 +19,7 @@ from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.language import refresh_command_menu
 from handlers.parsing import MAX_ID, BadArguments
-from handlers.render import format_when
+from handlers.render import fit, format_when
 from handlers.replies import reply, reply_usage
 from storage.admins import (
     INVITE_DAYS,
@@ -209,7 +209,7 @@ def render_roster(found: Roster, tz: str, lang: str) -> str:
     ]
     if invites:
         sections.append(_section(t(lang, "admins.invites"), invites, lang))
-    return "\n\n".join([*sections, t(lang, "admins.how")])
+    return fit("\n\n".join([*sections, t(lang, "admins.how")]))
 
 
 def _section(title: str, lines: list[str], lang: str) -> str:

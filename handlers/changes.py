@@ -46,7 +46,7 @@ from handlers.replies import (
 )
 from handlers.visibility import resolve_here
 from handlers.who import read_spellings
-from storage.drafts import save_draft, take_draft
+from storage.drafts import drop_drafts, save_draft, take_draft
 from storage.engine import session_scope
 from storage.models import Event, Person, utcnow
 from storage.outbox import count_told
@@ -180,12 +180,15 @@ async def carry_out(
         None if confirmed or command.doubt is None else command.doubt(args, utcnow(), services)
     )
     editor = Editor(user_id=_user_id(update), services=services)
+    if question is not None:
+        async with session_scope(services.engine) as session:
+            if not await claim_update(session=session, update_id=update.update_id):
+                return
+            draft = await keep_waiting(session, update, command.name, text, person_id)
+        await ask(update, _question(question, lang), draft, services.button_key, lang)
+        return
     async with session_scope(services.engine) as session:
         if not await claim_update(session=session, update_id=update.update_id):
-            return
-        if question is not None:
-            draft = await keep_waiting(session, update, command.name, text, person_id)
-            await ask(update, _question(question, lang), draft, services.button_key, lang)
             return
         found = await resolve_here(session, update, context, args.who)
         person = found.person
@@ -241,6 +244,8 @@ async def keep_waiting(
     """Keep the command `name` for the editor to finish with a button; returns the draft's id."""
     user_id, chat_id = _user_id(update), update.effective_chat.id if update.effective_chat else 0
     state = {"command": name, "text": text, "person_id": person_id, "confirmed": confirmed}
+    # The latest question wins: the editor's earlier ones in this chat lapse (no pile-up).
+    await drop_drafts(session=session, user_id=user_id or 0, chat_id=chat_id, kinds=(DRAFT,))
     draft = await save_draft(
         session=session, user_id=user_id or 0, chat_id=chat_id, kind=DRAFT, state=state
     )
@@ -395,16 +400,15 @@ async def _event_pressed(update: Update, context: CaseContext, pressed: Pressed)
     lang = language(update)
     event_id, user_id = pressed.number(), _user_id(update)
     services = context.services
+    text: str | None = None  # the preview as it is now (None: it stays as it was)
+    markup, toast = None, None
     async with session_scope(services.engine) as session:
         event = await session.get(Event, event_id) if event_id is not None else None
         if event is None or event.actor_id != user_id or user_id is None:
-            await query.answer(t(lang, "change.not_yours"))
-            return
-        if not await claim_update(session=session, update_id=update.update_id):
-            await query.answer()
-            return
-        markup = None
-        if pressed.action == UNDO:
+            toast = t(lang, "change.not_yours")
+        elif not await claim_update(session=session, update_id=update.update_id):
+            pass  # this press was handled already
+        elif pressed.action == UNDO:
             text = await take_back(session, user_id, event.id, services.default_tz, lang)
         elif await make_correction(session=session, event=event, actor_id=user_id):
             person = await get_person(session=session, person_id=event.person_id)
@@ -413,10 +417,10 @@ async def _event_pressed(update: Update, context: CaseContext, pressed: Pressed)
             text = render_preview(preview, services.default_tz, lang)
             markup = _preview_buttons(preview, services.button_key, lang)
         else:
-            await query.answer(t(lang, "change.hush_too_late"))
-            return
-    await query.answer()
-    await edit_in_place(update, text, markup)
+            toast = t(lang, "change.hush_too_late")
+    await query.answer(toast)
+    if text is not None:
+        await edit_in_place(update, text, markup)
 
 
 async def take_back(
