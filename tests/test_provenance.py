@@ -171,7 +171,7 @@ async def test_an_id_nobody_has_is_said_as_such_by_every_command(bot: Story) -> 
         answer = await bot.say(EDITOR, command)
         assert answer.text == "No person has the number #999.", command
     russian = await bot.say(RUSSIAN, "/person #999")
-    assert russian.text == "Нет человека с номером #999."  # noqa: RUF001
+    assert russian.text == "Нет лица с номером #999."  # noqa: RUF001
 
 
 async def test_an_unknown_status_lists_the_statuses_of_that_command(bot: Story) -> None:

@@ -419,7 +419,7 @@ def test_an_unknown_status_lists_the_statuses_of_its_own_command() -> None:
 
 def test_an_id_nobody_has_is_said_as_a_number_and_a_name_as_a_name() -> None:
     assert render_nobody("#999", "en") == "No person has the number #999."
-    assert render_nobody("#999", "ru") == "Нет человека с номером #999."  # noqa: RUF001
+    assert render_nobody("#999", "ru") == "Нет лица с номером #999."  # noqa: RUF001
     assert render_nobody("<Eve>", "en").startswith("Nobody found for “&lt;Eve&gt;”")
 
 
