@@ -8,6 +8,7 @@ from html import escape
 from telegram import Document, Message, Update
 
 from handlers.context import CaseContext, command_args, language
+from handlers.guards import editors_only
 from handlers.i18n import t
 from handlers.parsing import BadArguments
 from handlers.render import fit
@@ -34,7 +35,6 @@ NOTIFY = "--notify"
 # A document whose caption is the command: "/import", "/import@bot --notify".
 IMPORT_CAPTION = re.compile(r"^/import(@\w+)?(\s|$)", re.IGNORECASE)
 SEES_EVERY_EXPORT = frozenset({Role.OWNER, Role.VIEWER})
-EDITOR_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 
 
 def parse_import(text: str) -> bool:
@@ -101,11 +101,8 @@ async def import_command(update: Update, context: CaseContext) -> None:
     """`/import [--notify]` as a file's caption, or in reply to a file: records, all or nothing."""
     lang, message, user = language(update), update.effective_message, update.effective_user
     assert message is not None and user is not None
-    async with session_scope(context.services.engine) as session:
-        allowed = await role_of(session=session, user_id=user.id) in EDITOR_ROLES
-    if not allowed:  # a caption is no command to the guards: the role is checked here
-        await reply(update, t(lang, "editor.refused"))
-        return
+    if message.text is None:  # a caption is no command to the guard group: its guard, here
+        await editors_only(update, context)
     try:
         notify = parse_import(command_args(update))
     except BadArguments as error:

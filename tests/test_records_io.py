@@ -437,9 +437,12 @@ async def test_a_bad_file_writes_nothing_and_names_each_bad_row(database_url: st
 async def test_only_editors_import(database_url: str) -> None:
     await _add_admin(database_url, VIEWER, Role.VIEWER)
     async with story(database_url) as s:
-        for user in (STRANGER, VIEWER):
+        for user, refusal in (
+            (STRANGER, "This command is for editors only."),
+            (VIEWER, "You are a viewer: you can see the records, but not change them."),
+        ):
             answer = await _send_file(s, user, "p.csv", b"name\nSample Intruder\n", "/import")
-            assert answer.text == "This command is for editors only."
+            assert answer.text == refusal
         engine = create_engine(database_url)
         async with session_scope(engine) as session:
             found = await session.exec(select(Person).where(Person.name == "Sample Intruder"))
