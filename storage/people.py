@@ -31,7 +31,7 @@ from storage.models import (
 )
 from storage.names import name_key
 from storage.relations import Relation, relations_of
-from storage.timeline import latest_event, load_value, record_change
+from storage.timeline import IMPORTED, latest_event, load_value, record_change
 
 StatusField = Literal["asylum", "detention"]
 
@@ -680,6 +680,7 @@ async def _last_change(session: AsyncSession, actor_id: int, event_id: int | Non
             Event.actor_id == actor_id,
             col(Event.cancelled).is_(False),
             col(Event.kind).in_((*UNDOABLE, EventKind.RECORD_CHANGED)),
+            ~col(Event.dedup_key).startswith(IMPORTED),  # an import is not taken back
         )
         .order_by(col(Event.id).desc())
         .limit(1)

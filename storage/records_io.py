@@ -45,6 +45,7 @@ from storage.models import (
     Visibility,
 )
 from storage.names import name_key
+from storage.timeline import IMPORTED
 from storage.visibility import drop_owed_to_outsiders
 
 FORMATS = ("json", "csv")
@@ -1178,7 +1179,7 @@ class _Importer:
             "correction": False,
             "effective_at": self.now,
             "actor_id": self.actor_id,
-            "dedup_key": f"{kind}:{self.key}:{next(self.numbers)}",
+            "dedup_key": f"{IMPORTED}{kind}:{self.key}:{next(self.numbers)}",
             "created_at": self.now,
             "not_before": self.now + self.grace if self.notify else self.now,
             "expanded_at": None if self.notify else self.now,

@@ -35,6 +35,8 @@ def load_value(raw: str | None) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+# The dedup keys of the events an import writes start so: /undo does not take an import back.
+IMPORTED = "import:"
 # Changes told as one net change when several of them to one subject leave together (a hearing
 # by id, a status), so that followers read old → final (handlers/render.py `net_changes`).
 NETTED_HEARING_KINDS = (EventKind.HEARING_SET, EventKind.HEARING_MOVED)

@@ -35,7 +35,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import expand_due_events
-from storage.people import add_case, add_hearing, add_person
+from storage.people import UndoOutcome, add_case, add_hearing, add_person, undo_last_change
 from storage.records_io import (
     ImportRejected,
     ImportReport,
@@ -515,3 +515,21 @@ async def test_an_import_that_restricts_a_person_drops_what_was_owed_to_outsider
         person = await session.get(Person, 1)
     assert person is not None and person.visibility == "restricted"
     assert delivery.state == DeliveryState.DROPPED
+
+
+async def test_undo_does_not_take_back_an_import(engine: AsyncEngine) -> None:
+    await _import(engine, "name;asylum\nSample Aidar;applied\n", "csv")
+    async with session_scope(engine) as session:
+        await import_records(
+            session=session,
+            rows=read_records(io.StringIO("name;asylum\nSample Aidar;refugee\n"), "csv"),
+            actor_id=7,
+            default_tz=TZ,
+            notify=True,
+            now=NOW,
+        )
+        kinds = (await session.exec(select(Event.kind).where(Event.actor_id == 7))).all()
+    assert EventKind.ASYLUM_CHANGED in kinds  # a change /undo would take back, were it typed
+    async with session_scope(engine) as session:
+        result = await undo_last_change(session=session, actor_id=7)
+    assert result.outcome == UndoOutcome.NOTHING
