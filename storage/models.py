@@ -425,11 +425,13 @@ class AuditEntry(SQLModel, table=True):
     a row (triggers made by migration 0007)."""
 
     __tablename__ = "audit_entry"
+    # A person's entries, newest first a page at a time (/audit <who>: keyset on id).
+    __table_args__ = (Index("ix_audit_entry_person_history", "person_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     actor_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     action: str = Field(max_length=60)
-    person_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    person_id: int | None = Field(default=None, sa_type=BigInteger)
     detail: str | None = Field(default=None, sa_type=Text)
     at: datetime = _when(default_now=True)
 

@@ -68,6 +68,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_editor_draft_user_id", "editor_draft", ["user_id"])
+    # /audit <who> pages a person's entries newest first: (person_id, id) serves it.
+    op.create_index(
+        "ix_audit_entry_person_history", "audit_entry", ["person_id", "id"], unique=False
+    )
+    op.drop_index("ix_audit_entry_person_id", table_name="audit_entry")
     _make_audit_append_only()
 
 
@@ -98,6 +103,8 @@ def downgrade() -> None:
                    else f"DROP TRIGGER IF EXISTS audit_entry_no_{action}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS audit_entry_append_only()")
+    op.create_index("ix_audit_entry_person_id", "audit_entry", ["person_id"], unique=False)
+    op.drop_index("ix_audit_entry_person_history", table_name="audit_entry")
     op.drop_index("ix_editor_draft_user_id", table_name="editor_draft")
     op.drop_table("editor_draft")
     op.drop_table("admin_invite")
