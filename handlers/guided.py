@@ -15,7 +15,6 @@ role is checked again at every step: a press, a typed value.
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from html import escape
 from typing import Any
 
@@ -49,13 +48,17 @@ from storage.drafts import draft_state, drop_drafts, find_draft, save_draft, tak
 from storage.engine import session_scope
 from storage.models import (
     AsylumStatus,
+    Case,
     CaseStage,
     DetentionStatus,
     EditorDraft,
     Event,
     Person,
+    PersonRelation,
     RelationKind,
     Verification,
+    column_length,
+    plausible_birth_year,
 )
 from storage.people import current_case, get_person, spellings_of
 from storage.records import (
@@ -84,19 +87,12 @@ CLEAR = "-"  # typed instead of a value: the field is emptied
 ADD = "add"
 REMOVE = "del"  # REMOVE + n: remove the n-th of the offered spellings or relations
 # Free values are held to the lengths the records keep.
-MAX_LENGTHS = {
-    "court": 200,
-    "city": 100,
-    "charge": 300,
-    "case_number": 100,
-    "lawyer": 200,
-    "citizenship": 100,
-    "origin": 200,
-    "location": 200,
-    APPEAL: 200,
+MAX_LENGTHS: dict[str, int] = {
+    **{name: column_length(Case, name) for name in CASE_FIELDS if name != "stage"},
+    **{name: column_length(Person, name) for name in ("citizenship", "origin", "location")},
+    APPEAL: column_length(Case, "court"),
 }
-MAX_NOTE = 200  # of a relation: "sister", "the same border crossing"
-EARLIEST_BIRTH_YEAR = 1900
+MAX_RELATION_NOTE = column_length(PersonRelation, "note")  # "sister", "the same crossing"
 # Free text told to followers as typed: checked by its command's own parser.
 _FREE_TEXT: dict[str, Callable[[str], object]] = {"verdict": parse_setverdict, "note": parse_note}
 
@@ -168,7 +164,7 @@ def parse_typed(field_name: str, text: str) -> Any:
     if field_name == "relation":
         who, _, note = text.partition(":")
         note = " ".join(note.split())
-        if len(note) > MAX_NOTE:
+        if len(note) > MAX_RELATION_NOTE:
             raise BadArguments("error.too_long")
         return {"who": parse_who(who).label, "note": note or None}
     if text == CLEAR:
@@ -185,10 +181,10 @@ def parse_typed(field_name: str, text: str) -> Any:
     return value
 
 
-def parse_birth_year(text: str, today: date | None = None) -> int:
-    """A year of birth, from 1900 to this year."""
+def parse_birth_year(text: str) -> int:
+    """A year of birth, from 1900 to this year (the records' own rule)."""
     year = int(text) if text.isascii() and text.isdigit() and len(text) == 4 else 0
-    if not EARLIEST_BIRTH_YEAR <= year <= (today or date.today()).year:
+    if not plausible_birth_year(year):
         raise BadArguments("guided.bad_year")
     return year
 

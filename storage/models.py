@@ -49,6 +49,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def column_length(model: type[SQLModel], name: str) -> int:
+    """The longest text a table's column keeps (its `max_length`)."""
+    length: int = model.__table__.c[name].type.length  # type: ignore[attr-defined]
+    return length
+
+
 def _when(**kwargs: Any) -> Any:
     """A timestamp column; `default_now` fills it on insert."""
     default_now = kwargs.pop("default_now", False)
@@ -157,6 +163,15 @@ class ChangeKind(StrEnum):
 
 
 # --- people and their proceedings -------------------------------------------------------
+
+
+# A year of birth before this is a typo, as is one after the present year.
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def plausible_birth_year(year: int) -> bool:
+    """Whether a year can be someone's year of birth: from 1900 to this year."""
+    return EARLIEST_BIRTH_YEAR <= year <= utcnow().year
 
 
 class PersonBase(SQLModel):

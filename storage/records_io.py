@@ -43,6 +43,7 @@ from storage.models import (
     PersonSource,
     RelationKind,
     Visibility,
+    plausible_birth_year,
 )
 from storage.names import name_key
 from storage.timeline import IMPORTED
@@ -263,7 +264,7 @@ def _check(name: str, kind: str, limit: int | None, raw: Any) -> Any:
         return DEFAULTS.get(name)
     if kind in ("year", "id"):
         number = _integer(name, raw)
-        if kind == "year" and not 1900 <= number <= 2100:
+        if kind == "year" and not plausible_birth_year(number):
             raise _Refused("bad_year", f"{name}: {raw}")
         if kind == "id" and number < 1:
             raise _Refused("bad_number", f"{name}: {raw}")
