@@ -46,7 +46,7 @@ from storage.models import (
     plausible_birth_year,
 )
 from storage.names import name_key
-from storage.timeline import IMPORTED
+from storage.timeline import IMPORTED, audit_row, event_row, hold_together
 from storage.visibility import drop_owed_to_outsiders
 
 FORMATS = ("json", "csv")
@@ -1142,63 +1142,53 @@ class _Importer:
         await self._run(statement, [{k: r[k] for k in ["b_id", *columns]} for r in rows])
 
     async def _events(self, plans: Sequence[_PersonPlan]) -> None:
-        events, audits, told = [], [], []
+        events, audits, told = [], [], list[int]()
         for plan in plans:
             person_id = plan.target.id
             source = plan.record.sources[0] if plan.record.sources else None
             for kind, old, new in plan.events:
                 events.append(self._event(person_id, kind, old, new, source))
                 audits.append(self._audit(person_id, kind, old, new, source))
-            if plan.events:
+            if plan.events and person_id is not None:
                 told.append(person_id)
             if plan.quiet:
                 audits.append(self._audit(person_id, QUIET_ACTION, None, plan.quiet, source))
         if self.notify and told:
-            # A change inside another's grace window leaves with it (storage/timeline.py).
-            await self._run(
-                update(EVENT_TABLE)
-                .where(
-                    EVENT_TABLE.c.person_id.in_(told),
-                    EVENT_TABLE.c.expanded_at.is_(None),
-                    EVENT_TABLE.c.not_before > self.now,
-                )
-                .values(not_before=self.now + self.grace)
-            )
+            await hold_together(self.session, told, self.now, self.now + self.grace)
         await self._insert(EVENT_TABLE, events)
         await self._insert(AUDIT_TABLE, audits)
 
     def _event(
         self, person_id: int | None, kind: str, old: Any, new: Any, source: str | None
     ) -> dict[str, Any]:
-        return {
-            "person_id": person_id,
-            "kind": str(kind),
-            "old_value": _json(old),
-            "new_value": _json(new),
-            "source": source,
-            "verification": None,
-            "correction": False,
-            "effective_at": self.now,
-            "actor_id": self.actor_id,
-            "dedup_key": f"{IMPORTED}{kind}:{self.key}:{next(self.numbers)}",
-            "created_at": self.now,
-            "not_before": self.now + self.grace if self.notify else self.now,
-            "expanded_at": None if self.notify else self.now,
-            "cancelled": False,
-            "merged_into": None,
-        }
+        return event_row(
+            person_id=person_id,
+            kind=kind,
+            old=old,
+            new=new,
+            actor_id=self.actor_id,
+            source=source,
+            verification=None,
+            correction=False,
+            now=self.now,
+            not_before=self.now + self.grace if self.notify else self.now,
+            pushed=self.notify,
+            dedup_key=f"{IMPORTED}{kind}:{self.key}:{next(self.numbers)}",
+        )
 
     def _audit(
         self, person_id: int | None, kind: str, old: Any, new: Any, source: str | None
     ) -> dict[str, Any]:
-        detail = {"old": old, "new": new, "source": source, "import": True}
-        return {
-            "actor_id": self.actor_id,
-            "action": str(kind),
-            "person_id": person_id,
-            "detail": _json(detail),
-            "at": self.now,
-        }
+        return audit_row(
+            actor_id=self.actor_id,
+            action=kind,
+            person_id=person_id,
+            old=old,
+            new=new,
+            source=source,
+            now=self.now,
+            imported=True,
+        )
 
     # -- what needs the whole file ------------------------------------------------------
 

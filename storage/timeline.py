@@ -1,7 +1,7 @@
 """The timeline: every change writes its event and its audit entry with it."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,42 +125,108 @@ async def record_change(
         correction = False
     pushed = pushed and not correction
     event = Event(
-        person_id=person_id,
-        kind=kind,
-        old_value=_dump(old),
-        new_value=_dump(new),
-        source=source,
-        verification=verification,
-        correction=correction,
-        effective_at=now,
-        actor_id=actor_id,
-        dedup_key=dedup_key or f"{kind}:{uuid4().hex}",
-        created_at=now,
-        not_before=now + grace,
-        expanded_at=None if pushed else now,
+        **event_row(
+            person_id=person_id,
+            kind=kind,
+            old=old,
+            new=new,
+            actor_id=actor_id,
+            source=source,
+            verification=verification,
+            correction=correction,
+            now=now,
+            not_before=now + grace,
+            pushed=pushed,
+            dedup_key=dedup_key or f"{kind}:{uuid4().hex}",
+        )
     )
     if pushed:
-        await _hold_together(session, person_id, now, event.not_before)
+        await hold_together(session, [person_id], now, event.not_before)
     session.add(event)
     session.add(
         AuditEntry(
-            actor_id=actor_id,
-            action=kind,
-            person_id=person_id,
-            detail=_dump(
-                {
-                    "old": old,
-                    "new": new,
-                    "source": source,
-                    "verification": verification,
-                    "correction": correction,
-                }
-            ),
-            at=now,
+            **audit_row(
+                actor_id=actor_id,
+                action=kind,
+                person_id=person_id,
+                old=old,
+                new=new,
+                source=source,
+                verification=verification,
+                correction=correction,
+                now=now,
+            )
         )
     )
     await session.flush()
     return event
+
+
+def event_row(
+    *,
+    person_id: int | None,
+    kind: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    actor_id: int | None,
+    source: str | None,
+    verification: str | None,
+    correction: bool,
+    now: datetime,
+    not_before: datetime,
+    pushed: bool,
+    dedup_key: str,
+) -> dict[str, Any]:
+    """The timeline event of one change, as a row (`record_change` makes one; an import
+    inserts many at once)."""
+    return {
+        "person_id": person_id,
+        "kind": str(kind),
+        "old_value": _dump(old),
+        "new_value": _dump(new),
+        "source": source,
+        "verification": verification,
+        "correction": correction,
+        "effective_at": now,
+        "actor_id": actor_id,
+        "dedup_key": dedup_key,
+        "created_at": now,
+        "not_before": not_before,
+        "expanded_at": None if pushed else now,
+        "cancelled": False,
+        "merged_into": None,
+    }
+
+
+def audit_row(
+    *,
+    actor_id: int | None,
+    action: str,
+    person_id: int | None,
+    old: Any,
+    new: Any,
+    source: str | None,
+    now: datetime,
+    verification: str | None = None,
+    correction: bool = False,
+    **more: Any,
+) -> dict[str, Any]:
+    """The audit entry of one change, as a row: who, what, old → new, where from."""
+    detail = {
+        "old": old,
+        "new": new,
+        "source": source,
+        "verification": verification,
+        "correction": correction,
+        **more,
+    }
+    return {
+        "actor_id": actor_id,
+        "action": str(action),
+        "person_id": person_id,
+        "detail": _dump(detail),
+        "at": now,
+    }
 
 
 async def _waiting_about(
@@ -177,15 +243,15 @@ async def _waiting_about(
     return any(change_subject(kind, value) == subject for kind, value in waiting)
 
 
-async def _hold_together(
-    session: AsyncSession, person_id: int, now: datetime, not_before: datetime
+async def hold_together(
+    session: AsyncSession, person_ids: Collection[int], now: datetime, not_before: datetime
 ) -> None:
     """A change inside another's grace window extends that window to its own end,
     so that all the changes of the window leave together, as one message."""
     await session.exec(
         update(Event)
         .where(
-            col(Event.person_id) == person_id,
+            col(Event.person_id).in_(person_ids),
             col(Event.expanded_at).is_(None),
             col(Event.not_before) > now,
         )
