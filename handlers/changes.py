@@ -71,8 +71,9 @@ class Unchangeable(Exception):
         self.reason = reason
 
 
-# Finishes a command that asked first (/addperson), given its text, once Yes is pressed.
-Resume = Callable[[Update, CaseContext, str], Awaitable[None]]
+# Finishes a command that asked first (/addperson) or offered a choice of people
+# (/setvisibility), given its text and the person chosen (None: Yes was pressed).
+Resume = Callable[[Update, CaseContext, str, int | None], Awaitable[None]]
 
 
 class ChangeArgs(Protocol):
@@ -203,7 +204,7 @@ async def carry_out(
         if not found.candidates:
             await reply_unresolved(update, found, args.who.label, lang, key=services.button_key)
             return
-        await _offer_choice(update, found.candidates, spellings, draft, services.button_key, lang)
+        await offer_choice(update, found.candidates, spellings, draft, services.button_key, lang)
         return
     if isinstance(done, str):
         await reply(update, done)
@@ -275,7 +276,7 @@ async def ask(update: Update, text: str, draft_id: int, key: bytes, lang: str) -
     await reply(update, text, buttons)
 
 
-async def _offer_choice(
+async def offer_choice(
     update: Update,
     candidates: list[Person],
     spellings: Spellings,
@@ -377,11 +378,11 @@ async def _draft_pressed(
     if pressed.action == DROP:
         await reply(update, t(lang, "change.dropped"))
         return
+    person_id = pressed.number(1) if pressed.action == PICK else state["person_id"]
     if command is None:
         assert resume is not None
-        await resume(update, context, state["text"])
+        await resume(update, context, state["text"], person_id)
         return
-    person_id = pressed.number(1) if pressed.action == PICK else state["person_id"]
     await carry_out(
         update,
         context,

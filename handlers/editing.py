@@ -13,24 +13,26 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from handlers.changes import ChangeCommand, Editor, ask, keep_waiting, take_back
+from handlers.changes import ChangeCommand, Editor, ask, keep_waiting, offer_choice, take_back
 from handlers.context import CaseContext, Services, command_args, language
 from handlers.i18n import t
 from handlers.parsing import (
     BadArguments,
     HearingArgs,
     StatusArgs,
+    Who,
     parse_setasylum,
     parse_setdetention,
     parse_sethearing,
+    parse_setvisibility,
     parse_spellings,
 )
 from handlers.render import Spellings, listed_title, person_title
-from handlers.replies import reply, reply_usage
-from handlers.visibility import sees_restricted_here
+from handlers.replies import reply, reply_unresolved, reply_usage
+from handlers.visibility import resolve_here, sees_restricted_here
 from handlers.who import MAX_CANDIDATES, read_spellings, search_people
 from storage.engine import session_scope
-from storage.models import Event, Person
+from storage.models import Event, Person, utcnow
 from storage.people import (
     StatusField,
     add_person,
@@ -38,6 +40,7 @@ from storage.people import (
     set_status,
 )
 from storage.timeline import claim_update
+from storage.visibility import set_visibility
 
 ADDPERSON = "addperson"
 
@@ -48,7 +51,9 @@ async def addperson(update: Update, context: CaseContext) -> None:
     await _add_person(update, context, command_args(update), confirmed=False)
 
 
-async def add_anyway(update: Update, context: CaseContext, text: str) -> None:
+async def add_anyway(
+    update: Update, context: CaseContext, text: str, _chosen: int | None = None
+) -> None:
     """Yes, pressed under "N people already match": add the person of `/addperson <text>`."""
     await _add_person(update, context, text, confirmed=True)
 
@@ -176,3 +181,49 @@ async def undo(update: Update, context: CaseContext) -> None:
 
 def _actor(update: Update) -> int | None:
     return update.effective_user.id if update.effective_user else None
+
+
+SETVISIBILITY = "setvisibility"
+
+
+async def setvisibility(update: Update, context: CaseContext) -> None:
+    """`/setvisibility <who> public|restricted`: who may see a person (followers are not told)."""
+    await set_visibility_of(update, context, command_args(update))
+
+
+async def set_visibility_of(
+    update: Update, context: CaseContext, text: str, person_id: int | None = None
+) -> None:
+    """/setvisibility as typed, or for the person chosen among several by a button."""
+    lang = language(update)
+    try:
+        args = parse_setvisibility(text)
+    except BadArguments as error:
+        await reply_usage(update, SETVISIBILITY, error, lang)
+        return
+    who = args.who if person_id is None else Who(person_id=person_id)
+    user = update.effective_user
+    async with session_scope(context.services.engine) as session:
+        if not await claim_update(session=session, update_id=update.update_id):
+            return
+        found = await resolve_here(session, update, context, who)
+        changed = found.person is not None and await set_visibility(
+            session=session,
+            person=found.person,
+            visibility=args.visibility,
+            actor_id=user.id if user else None,
+            now=utcnow(),
+        )
+        spellings = await read_spellings(session, [found.person])
+        draft = None
+        if found.person is None and found.candidates:
+            draft = await keep_waiting(session, update, SETVISIBILITY, text)
+    key = context.services.button_key
+    if draft is not None:
+        await offer_choice(update, found.candidates, found.spellings, draft, key, lang)
+        return
+    if found.person is None:
+        await reply_unresolved(update, found, who.label, lang, key=key)
+        return
+    key_text = f"visibility.{'' if changed else 'already_'}{args.visibility.value}"
+    await reply(update, t(lang, key_text, person=listed_title(found.person, spellings, lang)))

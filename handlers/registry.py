@@ -26,7 +26,16 @@ from handlers.conversation import (
     unknown_command,
 )
 from handlers.delivery_settings import digest, quiet
-from handlers.editing import ADDPERSON, RECORD_CHANGES, add_anyway, addperson, undo
+from handlers.editing import (
+    ADDPERSON,
+    RECORD_CHANGES,
+    SETVISIBILITY,
+    add_anyway,
+    addperson,
+    set_visibility_of,
+    setvisibility,
+    undo,
+)
 from handlers.errors import on_error
 from handlers.flood import FloodLimit, lookup_limit
 from handlers.following import (
@@ -61,7 +70,6 @@ from handlers.replies import (
 )
 from handlers.start import help_command, start
 from handlers.stats import stats
-from handlers.visibility import setvisibility
 
 LANGUAGE = -4
 FLOOD = -3
@@ -121,7 +129,10 @@ def add_handlers(
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW))
     application.add_handler(
-        change_buttons({change.name: change for change in CHANGES}, {ADDPERSON: add_anyway})
+        change_buttons(
+            {change.name: change for change in CHANGES},
+            {ADDPERSON: add_anyway, SETVISIBILITY: set_visibility_of},
+        )
     )
     # Guided editing: /cancel answers everyone; a typed message is a value only while the
     # sender's edit waits for one (otherwise it goes on to the plain-text answer).

@@ -1,4 +1,5 @@
-"""Restricted people: who may see them here, and /setvisibility for editors."""
+"""Restricted people: who may see them here (editors change it with /setvisibility,
+handlers/editing.py)."""
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -6,18 +7,14 @@ from typing import TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from handlers.context import CaseContext, command_args, language
+from handlers.context import CaseContext
 from handlers.guards import VIEWER_ROLES, role_here
-from handlers.i18n import t
-from handlers.parsing import BadArguments, Who, parse_setvisibility
-from handlers.render import listed_title
-from handlers.replies import answer_gone, read_press, reply, reply_unresolved, reply_usage
-from handlers.who import Resolution, read_spellings, resolve_who
+from handlers.parsing import Who
+from handlers.replies import answer_gone, read_press
+from handlers.who import Resolution, resolve_who
 from storage.engine import session_scope
-from storage.models import Person, utcnow
+from storage.models import Person
 from storage.people import people_by_ids
-from storage.timeline import claim_update
-from storage.visibility import set_visibility
 
 Loaded = TypeVar("Loaded")
 
@@ -76,33 +73,3 @@ async def load_pressed_person(
     assert update.callback_query is not None
     await update.callback_query.answer()
     return loaded
-
-
-async def setvisibility(update: Update, context: CaseContext) -> None:
-    """`/setvisibility <who> public|restricted`: who may see a person (followers are not told)."""
-    lang = language(update)
-    try:
-        args = parse_setvisibility(command_args(update))
-    except BadArguments as error:
-        await reply_usage(update, "setvisibility", error, lang)
-        return
-    user = update.effective_user
-    async with session_scope(context.services.engine) as session:
-        if not await claim_update(session=session, update_id=update.update_id):
-            return
-        found = await resolve_here(session, update, context, args.who)
-        changed = found.person is not None and await set_visibility(
-            session=session,
-            person=found.person,
-            visibility=args.visibility,
-            actor_id=user.id if user else None,
-            now=utcnow(),
-        )
-        spellings = await read_spellings(session, [found.person])
-    if found.person is None:
-        await reply_unresolved(
-            update, found, args.who.label, lang, key=context.services.button_key
-        )
-        return
-    key = f"visibility.{'' if changed else 'already_'}{args.visibility.value}"
-    await reply(update, t(lang, key, person=listed_title(found.person, spellings, lang)))

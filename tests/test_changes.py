@@ -192,3 +192,14 @@ async def test_only_the_editor_who_made_a_change_undoes_it_by_its_button(
     assert not event.correction and not event.cancelled
     assert await _asylum(bot, 1) == "refugee"
     assert bot.api.edits == []
+
+
+async def test_choosing_among_several_people_finishes_setvisibility_too(bot: Story) -> None:
+    await bot.say(EDITOR, "/addperson Qaisha Aqanova")
+    choice = await bot.say(EDITOR, "/setvisibility Qaisha Aqan restricted")
+    assert [data.split(":")[0] for data in choice.callback_data] == ["cpick", "cpick"]
+    done = await bot.press(EDITOR, choice, _button(choice, "cpick", 0))
+    assert (done.text or "").startswith("<b>Qaisha Aqan</b> #1 is restricted now"), done.text
+    async with session_scope(bot.application.bot_data["services"].engine) as session:
+        person = await session.get(Person, 1, populate_existing=True)
+        assert person is not None and person.visibility == "restricted"
