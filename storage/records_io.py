@@ -25,6 +25,7 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, bindparam, insert, or_, select, text, update
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import dialect_name
@@ -82,47 +83,65 @@ RELATION_TABLE: Table = PersonRelation.__table__  # type: ignore[attr-defined]
 EVENT_TABLE: Table = Event.__table__  # type: ignore[attr-defined]
 AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 
-# What each field holds: a kind of value, and its longest length where the column has one.
-PERSON_FIELDS: dict[str, tuple[str, int | None]] = {
-    "name": ("text", 200),
-    "birth_year": ("year", None),
-    "age_note": ("text", 200),
-    "gender": ("text", 20),
-    "ethnicity": ("text", 100),
-    "citizenship": ("text", 100),
-    "origin": ("text", 200),
-    "location": ("text", 200),
-    "detention": ("detention", None),
-    "detention_since": ("since", None),
-    "detention_note": ("text", None),
-    "asylum": ("asylum", None),
-    "asylum_since": ("since", None),
-    "asylum_note": ("text", None),
-    "visibility": ("visibility", None),
-    "verification": ("word", 20),
-    "summary": ("text", None),
-}
-CASE_FIELDS: dict[str, tuple[str, int | None]] = {
-    "court": ("text", 200),
-    "city": ("text", 100),
-    "tz": ("tz", None),
-    "charge": ("text", 300),
-    "case_number": ("text", 100),
-    "stage": ("text", 100),
-    "verdict": ("text", None),
-    "sentence": ("text", 300),
-    "note": ("text", None),
-    "lawyer": ("text", 200),
-    "appeal_of": ("id", None),
-}
-HEARING_FIELDS: dict[str, tuple[str, int | None]] = {
-    "starts_at": ("moment", None),
-    "date_note": ("text", 300),
-    "place": ("text", 300),
-    "kind": ("text", 60),
-    "status": ("hearing_status", None),
-    "outcome": ("text", None),
-}
+
+def _columns(model: type[SQLModel], kinds: dict[str, str]) -> dict[str, tuple[str, int | None]]:
+    """Each field's kind of value, and the longest text its column keeps (None: any)."""
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    return {
+        name: (kind, getattr(columns[name].type, "length", None)) for name, kind in kinds.items()
+    }
+
+
+# What each field holds: a kind of value (and, read from its column, its longest length).
+PERSON_FIELDS = _columns(
+    Person,
+    {
+        "name": "text",
+        "birth_year": "year",
+        "age_note": "text",
+        "gender": "text",
+        "ethnicity": "text",
+        "citizenship": "text",
+        "origin": "text",
+        "location": "text",
+        "detention": "detention",
+        "detention_since": "since",
+        "detention_note": "text",
+        "asylum": "asylum",
+        "asylum_since": "since",
+        "asylum_note": "text",
+        "visibility": "visibility",
+        "verification": "word",
+        "summary": "text",
+    },
+)
+CASE_FIELDS = _columns(
+    Case,
+    {
+        "court": "text",
+        "city": "text",
+        "tz": "tz",
+        "charge": "text",
+        "case_number": "text",
+        "stage": "text",
+        "verdict": "text",
+        "sentence": "text",
+        "note": "text",
+        "lawyer": "text",
+        "appeal_of": "id",
+    },
+)
+HEARING_FIELDS = _columns(
+    Hearing,
+    {
+        "starts_at": "moment",
+        "date_note": "text",
+        "place": "text",
+        "kind": "text",
+        "status": "hearing_status",
+        "outcome": "text",
+    },
+)
 # Fields that may not be empty, and what an empty one becomes.
 DEFAULTS: dict[str, str] = {
     "visibility": Visibility.PUBLIC,
