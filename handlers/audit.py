@@ -21,11 +21,11 @@ from handlers.render import render_candidates, shown_name
 from handlers.render_audit import AuditView, render_audit
 from handlers.replies import (
     answer_gone,
-    edit_in_place,
     read_press,
     reply,
     reply_unresolved,
     reply_usage,
+    show_page,
 )
 from handlers.visibility import resolve_here
 from handlers.who import Resolution, read_spellings
@@ -101,14 +101,9 @@ async def audit_pressed(update: Update, context: CaseContext) -> None:
         await query.answer(t(lang, "audit.refused"))
     elif shown is None:
         await answer_gone(update)
-    elif len(pressed.values) == 1:
-        await query.answer()
-        await reply(update, *_message(shown, context, lang))
-    elif not shown.page.entries:
-        await query.answer(t(lang, "history.no_more"))
     else:
-        await query.answer()
-        await edit_in_place(update, *_message(shown, context, lang))
+        first, empty = len(pressed.values) == 1, not shown.page.entries
+        await show_page(update, *_message(shown, context, lang), first=first, empty=empty)
 
 
 async def _resolve(

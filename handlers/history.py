@@ -18,11 +18,11 @@ from handlers.render import render_history
 from handlers.replies import (
     HISTORY,
     answer_gone,
-    edit_in_place,
     read_press,
     reply,
     reply_unresolved,
     reply_usage,
+    show_page,
 )
 from handlers.visibility import resolve_here, visible_person
 from storage.engine import session_scope
@@ -72,14 +72,9 @@ async def history_pressed(update: Update, context: CaseContext) -> None:
         shown = await _load(session, context, found, way, pressed.number(2)) if found else None
     if shown is None:
         await answer_gone(update)
-    elif len(pressed.values) == 1:
-        await query.answer()
-        await reply(update, *_message(shown, context, lang))
-    elif not shown.page.events:
-        await query.answer(t(lang, "history.no_more"))
     else:
-        await query.answer()
-        await edit_in_place(update, *_message(shown, context, lang))
+        first, empty = len(pressed.values) == 1, not shown.page.events
+        await show_page(update, *_message(shown, context, lang), first=first, empty=empty)
 
 
 async def _load(

@@ -162,3 +162,20 @@ async def edit_in_place(update: Update, text: str, markup: InlineKeyboardMarkup 
     except BadRequest as error:
         if "not modified" not in error.message.lower():
             raise
+
+
+async def show_page(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None, *, first: bool, empty: bool
+) -> None:
+    """A page of a list a button asked for (history, audit): the first page as a new message,
+    another in place of the one pressed under; a page past either end only says so."""
+    query = update.callback_query
+    assert query is not None
+    if empty and not first:
+        await query.answer(t(language(update), "history.no_more"))
+        return
+    await query.answer()
+    if first:
+        await reply(update, text, markup)
+    else:
+        await edit_in_place(update, text, markup)
