@@ -39,7 +39,7 @@ from handlers.render import (
     split_message,
     telegram_length,
 )
-from handlers.replies import card_buttons, follow_button
+from handlers.replies import follow_button, person_buttons
 from storage.engine import session_scope
 from storage.models import Chat, utcnow
 from storage.outbox import Outgoing, lease_deliveries, mark_sent_many, postpone, renew_leases
@@ -347,7 +347,7 @@ class Sender:
             if watched is None:
                 text = render_push(outgoing.changes, outgoing.person, language, outgoing.spellings)
                 person = outgoing.person
-                buttons = card_buttons(
+                buttons = person_buttons(
                     [person], {person.id or 0: outgoing.spellings}, language, self.button_key
                 )
             else:

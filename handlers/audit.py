@@ -17,10 +17,11 @@ from handlers.buttons import button_data
 from handlers.context import CaseContext, command_args, language
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Who, parse_who
-from handlers.render import render_candidates, shown_name
+from handlers.render import render_candidates
 from handlers.render_audit import AuditView, render_audit
 from handlers.replies import (
     answer_gone,
+    person_buttons,
     read_press,
     reply,
     reply_unresolved,
@@ -163,14 +164,7 @@ async def _reply_unresolved(
     if not found.candidates:
         await reply_unresolved(update, found, who.label if who else "", language, key=key)
         return
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"{shown_name(p, found.spellings.get(p.id or 0, ()), language)} #{p.id}",
-                callback_data=button_data(key, AUDIT, p.id),
-            )
-        ]
-        for p in found.candidates
-    ]
     text = render_candidates(found.candidates, found.spellings, language)
-    await reply(update, text, InlineKeyboardMarkup(rows))
+    await reply(
+        update, text, person_buttons(found.candidates, found.spellings, language, key, AUDIT)
+    )

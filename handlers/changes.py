@@ -29,7 +29,7 @@ from handlers.buttons import Pressed, button_data
 from handlers.context import CaseContext, Services, command_args, language
 from handlers.i18n import t
 from handlers.parsing import BadArguments, Provenance, Who
-from handlers.render import Spellings, listed_title, render_candidates, shown_name
+from handlers.render import Spellings, listed_title, render_candidates
 from handlers.render_preview import Preview, render_preview, render_undo
 from handlers.replies import (
     CHANGE_ACTIONS,
@@ -39,6 +39,7 @@ from handlers.replies import (
     PICK,
     UNDO,
     edit_in_place,
+    person_buttons,
     read_press,
     reply,
     reply_unresolved,
@@ -285,17 +286,8 @@ async def offer_choice(
     lang: str,
 ) -> None:
     """Several people match: one button each, finishing the command for that person."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"{shown_name(person, spellings.get(person.id or 0, ()), lang)} #{person.id}",
-                callback_data=button_data(key, PICK, draft_id, person.id),
-            )
-        ]
-        for person in candidates
-    ]
     text = render_candidates(candidates, spellings, lang) + "\n" + t(lang, "change.choose")
-    await reply(update, text, InlineKeyboardMarkup(rows))
+    await reply(update, text, person_buttons(candidates, spellings, lang, key, PICK, draft_id))
 
 
 async def _preview(session: AsyncSession, person: Person, event: Event | None) -> Preview:

@@ -40,8 +40,18 @@ from handlers.parsing import (
     parse_who,
     split_provenance,
 )
-from handlers.render import Spellings, listed_title, render_candidates, shown_name
-from handlers.replies import FIELD, LEVEL, SKIP, VALUE, WHO, read_press, reply, reply_usage
+from handlers.render import Spellings, listed_title, render_candidates
+from handlers.replies import (
+    FIELD,
+    LEVEL,
+    SKIP,
+    VALUE,
+    WHO,
+    person_buttons,
+    read_press,
+    reply,
+    reply_usage,
+)
 from handlers.visibility import resolve_here, visible_person
 from handlers.who import read_spellings
 from storage.drafts import draft_state, drop_drafts, find_draft, save_draft, take_draft
@@ -373,18 +383,8 @@ def render_people(
     people: Sequence[Person], spellings: Spellings, draft_id: int, key: bytes, lang: str
 ) -> Answer:
     """Several people match: a button each."""
-    buttons = [
-        _button(
-            f"{shown_name(p, spellings.get(p.id or 0, ()), lang)} #{p.id}",
-            key,
-            WHO,
-            draft_id,
-            p.id,
-        )
-        for p in people
-    ]
     text = render_candidates(people, spellings, lang) + "\n" + t(lang, "change.choose")
-    return Answer(text, _rows(buttons, width=1))
+    return Answer(text, person_buttons(people, spellings, lang, key, WHO, draft_id))
 
 
 # --- the conversation ---------------------------------------------------------------------

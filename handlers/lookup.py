@@ -16,8 +16,8 @@ from handlers.render import (
     render_person_hearings,
 )
 from handlers.replies import (
-    card_buttons,
     card_keyboard,
+    person_buttons,
     reply,
     reply_unresolved,
     reply_usage,
@@ -66,7 +66,7 @@ async def find_people(
     if not found:
         await reply_unresolved(update, Resolution(), query, lang, key=key, hint=hint)
         return
-    buttons = card_buttons(people, spellings, lang, key)
+    buttons = person_buttons(people, spellings, lang, key)
     await reply(update, render_matches(found, spellings, lang), buttons)
 
 

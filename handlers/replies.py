@@ -60,16 +60,22 @@ async def reply_usage(update: Update, command: str, error: BadArguments, languag
     )
 
 
-def card_buttons(
-    people: Sequence[Person], spellings: Spellings, language: str, key: bytes
+def person_buttons(
+    people: Sequence[Person],
+    spellings: Spellings,
+    language: str,
+    key: bytes,
+    action: str = CARD,
+    *before: object,
 ) -> InlineKeyboardMarkup:
-    """One button per person, opening their card (the name in the reader's script)."""
+    """One button per person (the name in the reader's script and the id), doing `action`
+    with the values `before` and the person's id: by default, opening their card."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
                     f"{shown_name(p, spellings.get(p.id or 0, ()), language)} #{p.id}",
-                    callback_data=button_data(key, CARD, p.id),
+                    callback_data=button_data(key, action, *before, p.id),
                 )
             ]
             for p in people
@@ -128,7 +134,7 @@ async def reply_unresolved(
         await reply(
             update,
             render_candidates(found.candidates, found.spellings, language),
-            card_buttons(found.candidates, found.spellings, language, key),
+            person_buttons(found.candidates, found.spellings, language, key),
         )
     else:
         nobody = render_nobody(query, language)
