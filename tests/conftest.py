@@ -29,18 +29,20 @@ async def _admin(statement: str) -> None:
 
 
 @contextmanager
-def _fresh_database(tmp_path: object, file_name: str) -> Iterator[str]:
-    """A migrated, empty database (a file in `tmp_path`, or a database of its own on the
-    PostgreSQL server), dropped afterwards."""
+def _fresh_database(tmp_path: object, file_name: str, *, migrated: bool = True) -> Iterator[str]:
+    """An empty database (a file in `tmp_path`, or a database of its own on the PostgreSQL
+    server), migrated unless asked not to be, dropped afterwards."""
     if POSTGRES is None:
         url = f"sqlite:///{tmp_path}/{file_name}"
-        upgrade_database(url)
+        if migrated:
+            upgrade_database(url)
         yield url
         return
     name = f"casewatch_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(url)
+    if migrated:
+        upgrade_database(url)
     yield url
     asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
@@ -56,6 +58,13 @@ def database_url(tmp_path: object) -> Iterator[str]:
 def other_database_url(tmp_path: object) -> Iterator[str]:
     """A second migrated, empty database (where an export is imported again, say)."""
     with _fresh_database(tmp_path, "other.db") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: object) -> Iterator[str]:
+    """An empty database with no tables at all, for migrations to build."""
+    with _fresh_database(tmp_path, "empty.db", migrated=False) as url:
         yield url
 
 
