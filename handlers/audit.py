@@ -20,6 +20,7 @@ from handlers.parsing import BadArguments, Who, parse_who
 from handlers.render import render_candidates
 from handlers.render_audit import AuditView, render_audit
 from handlers.replies import (
+    AUDIT,
     answer_gone,
     person_buttons,
     read_press,
@@ -30,13 +31,11 @@ from handlers.replies import (
 )
 from handlers.visibility import resolve_here
 from handlers.who import Resolution, read_spellings
-from storage.admins import role_of
 from storage.audit import AuditPage, audit_page, undone_events
 from storage.engine import session_scope
 from storage.models import Person
 from storage.people import people_by_ids
 
-AUDIT = "audit"  # the button action
 NEWER = "n"
 OLDER = "o"
 
@@ -46,14 +45,6 @@ class ShownAudit:
     person: Person | None  # the person the log is filtered by; None: the whole log
     page: AuditPage
     view: AuditView
-
-
-async def may_read_audit(session: AsyncSession, update: Update) -> bool:
-    """Owners, editors and viewers, in their private chats (the log names restricted people)."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or chat.type != chat.PRIVATE:
-        return False
-    return await role_of(session=session, user_id=user.id) is not None
 
 
 async def audit(update: Update, context: CaseContext) -> None:
@@ -68,15 +59,13 @@ async def audit(update: Update, context: CaseContext) -> None:
     except BadArguments as error:
         await reply_usage(update, "audit", error, lang)
         return
+    # Who may read it is checked in the guard group (handlers/guards.py, viewers and up).
     async with session_scope(context.services.engine) as session:
-        allowed = await may_read_audit(session, update)
-        found = await _resolve(session, update, context, who) if allowed else Resolution()
+        found = await _resolve(session, update, context, who)
         shown = None
-        if allowed and (who is None or found.person is not None):
+        if who is None or found.person is not None:
             shown = await _load(session, found.person)
-    if not allowed:
-        await reply(update, t(lang, "audit.refused"))
-    elif shown is None:
+    if shown is None:
         await _reply_unresolved(update, context, found, who, lang)
     else:
         await reply(update, *_message(shown, context, lang))
@@ -89,18 +78,17 @@ async def audit_pressed(update: Update, context: CaseContext) -> None:
         return
     query, lang = update.callback_query, language(update)
     assert query is not None
+    chat = update.effective_chat
+    if chat is None or chat.type != chat.PRIVATE:  # the log names restricted people
+        await query.answer(t(lang, "audit.private_only"))
+        return
     person_id = pressed.number(0)
     way = pressed.values[1] if len(pressed.values) > 1 else ""
     async with session_scope(context.services.engine) as session:
-        allowed = await may_read_audit(session, update)
-        person = await _person(session, person_id) if allowed and person_id else None
+        person = await _person(session, person_id) if person_id else None
         gone = person_id is not None and person is None
-        shown = None
-        if allowed and not gone:
-            shown = await _load(session, person, way, pressed.number(2))
-    if not allowed:
-        await query.answer(t(lang, "audit.refused"))
-    elif shown is None:
+        shown = None if gone else await _load(session, person, way, pressed.number(2))
+    if shown is None:
         await answer_gone(update)
     else:
         first, empty = len(pressed.values) == 1, not shown.page.entries

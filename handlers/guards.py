@@ -16,7 +16,7 @@ from telegram.ext.filters import UpdateType
 
 from handlers.context import CaseContext, language
 from handlers.i18n import t
-from handlers.replies import CHANGE_ACTIONS, GUIDED_ACTIONS, reply
+from handlers.replies import AUDIT, CHANGE_ACTIONS, GUIDED_ACTIONS, reply
 from storage.admins import role_of
 from storage.engine import session_scope
 from storage.models import Role
@@ -42,6 +42,8 @@ VIEWER_COMMANDS: tuple[str, ...] = ("audit", "export")
 OWNER_COMMANDS: tuple[str, ...] = ("admins",)
 # The actions of buttons that change records (handlers/buttons.py): for editors only.
 EDITOR_BUTTONS: tuple[str, ...] = (*CHANGE_ACTIONS, *GUIDED_ACTIONS)
+# The audit's buttons: for owners, editors and viewers.
+VIEWER_BUTTONS: tuple[str, ...] = (AUDIT,)
 
 OWNER_ROLES = frozenset({Role.OWNER})
 EDITOR_ROLES = frozenset(KEEPERS)
@@ -62,7 +64,7 @@ async def is_editor(session: AsyncSession, update: Update) -> bool:
 
 
 def role_guards() -> list[BaseHandler[Update, CaseContext, None]]:
-    """One guard per tier (for the guard handler group): its commands, and editors' buttons."""
+    """One guard per tier (for the guard handler group): its commands, and its buttons."""
     new = UpdateType.MESSAGE  # an edited command is never run again: no refusal needed
     tiers: list[tuple[tuple[str, ...], Any]] = [
         (OWNER_COMMANDS, owners_only),
@@ -72,9 +74,10 @@ def role_guards() -> list[BaseHandler[Update, CaseContext, None]]:
     guards: list[BaseHandler[Update, CaseContext, None]] = [
         CommandHandler(commands, guard, filters=new) for commands, guard in tiers if commands
     ]
-    if EDITOR_BUTTONS:
-        pattern = f"^({'|'.join(EDITOR_BUTTONS)}):"
-        guards.append(CallbackQueryHandler(editors_only, pattern=pattern))
+    for buttons, guard in ((EDITOR_BUTTONS, editors_only), (VIEWER_BUTTONS, viewers_only)):
+        if buttons:
+            pattern = f"^({'|'.join(buttons)}):"
+            guards.append(CallbackQueryHandler(guard, pattern=pattern))
     return guards
 
 

@@ -14,7 +14,7 @@ from telegram.ext import (
 )
 
 from handlers.admins import admins
-from handlers.audit import AUDIT, audit, audit_pressed
+from handlers.audit import audit, audit_pressed
 from handlers.calendar import calendar, calendar_pressed
 from handlers.changes import change_buttons, typed_change
 from handlers.conversation import (
@@ -60,6 +60,7 @@ from handlers.lookup import card_pressed, find, hearings, hearings_pressed, pers
 from handlers.name_watches import UNWATCH, WATCH, unwatch_pressed, watch_pressed
 from handlers.reminders import remind
 from handlers.replies import (
+    AUDIT,
     CALENDAR,
     CARD,
     FOLLOW,

@@ -35,6 +35,8 @@ DROP = "cdrop"  # draft id: no, leave it
 UNDO = "cundo"  # event id: take this change back
 HUSH = "chush"  # event id: keep the change, tell nobody (a correction)
 CHANGE_ACTIONS = (PICK, GO, DROP, UNDO, HUSH)
+# The audit's pages and candidates (handlers/audit.py), for owners, editors and viewers:
+AUDIT = "audit"
 # The steps of a guided edit (handlers/guided.py), each naming the draft it answers:
 WHO = "gwho"  # draft id, person id: edit this person
 FIELD = "gfld"  # draft id, field: change this

@@ -23,12 +23,17 @@ from telegram.ext import CallbackQueryHandler
 from bot.app import build_application
 from bot.localapi import Chat, User
 from handlers import guards
-from handlers.audit import AUDIT
 from handlers.buttons import button_data
 from handlers.context import SERVICES, CaseContext
 from handlers.following import FOLLOWING_ACTIONS
 from handlers.forget import FORGET, KEEP
-from handlers.guards import EDITOR_BUTTONS, EDITOR_COMMANDS, OWNER_COMMANDS, VIEWER_COMMANDS
+from handlers.guards import (
+    EDITOR_BUTTONS,
+    EDITOR_COMMANDS,
+    OWNER_COMMANDS,
+    VIEWER_BUTTONS,
+    VIEWER_COMMANDS,
+)
 from handlers.i18n import language_of, t
 from handlers.language import LANG
 from handlers.name_watches import UNWATCH, WATCH
@@ -87,9 +92,6 @@ PUBLIC_BUTTONS = (
     FORGET,
     KEEP,
 )
-# Buttons for owners, editors and viewers: the audit's pages (rights checked at every press,
-# tests/test_audit.py).
-VIEWER_BUTTONS = (AUDIT,)
 # The commands for everyone; every other command belongs to a tier in handlers/guards.py.
 PUBLIC_COMMANDS = frozenset(
     {
