@@ -8,12 +8,11 @@ from html import escape
 from telegram import Document, Message, Update
 
 from handlers.context import CaseContext, command_args, language
-from handlers.guards import editors_only
+from handlers.guards import editors_only, role_here
 from handlers.i18n import t
 from handlers.parsing import BadArguments
 from handlers.render import fit
 from handlers.replies import reply, reply_usage
-from storage.admins import role_of
 from storage.engine import session_scope
 from storage.models import Role, utcnow
 from storage.records_io import (
@@ -154,31 +153,22 @@ async def _imported(
 
 async def export_command(update: Update, context: CaseContext) -> None:
     """`/export [json|csv]`: every record this reader may see, as a file."""
-    lang, message, user, chat = (
-        language(update),
-        update.effective_message,
-        update.effective_user,
-        update.effective_chat,
-    )
-    assert message is not None and user is not None and chat is not None
+    lang, message, chat = language(update), update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
     try:
         file_format = parse_export(command_args(update))
     except BadArguments as error:
         await reply_usage(update, "export", error, lang)
         return
     out = io.StringIO()
+    # Who may export at all is checked in the guard group (viewers and up); who gets the
+    # restricted people too, here.
     async with session_scope(context.services.engine) as session:
-        role = await role_of(session=session, user_id=user.id)
-        if role is None:
-            everyone = None
-        else:
-            everyone = role in SEES_EVERY_EXPORT and chat.type == chat.PRIVATE
-            count = await export_records(
-                session=session, out=out, file_format=file_format, include_restricted=everyone
-            )
-    if everyone is None:
-        await reply(update, t(lang, "roles.viewers_only"))
-        return
+        role = await role_here(session, update)
+        everyone = role in SEES_EVERY_EXPORT and chat.type == chat.PRIVATE
+        count = await export_records(
+            session=session, out=out, file_format=file_format, include_restricted=everyone
+        )
     caption = t(lang, "export.caption", count=count)
     if not everyone:
         caption += "\n" + t(lang, "export.public_only")
